@@ -10,6 +10,7 @@ values must be JSON-compatible (numbers, strings, booleans, lists, dicts).
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -216,7 +217,7 @@ class Graph:
         if not items or not isinstance(items[-1], Output):
             items.append(Output())
         names = [f"{type(n).node_type.lower()}_{i}" for i, n in enumerate(items)]
-        return cls(dict(zip(names, items, strict=True)), list(zip(names, names[1:])), metadata or {})
+        return cls(dict(zip(names, items, strict=True)), list(itertools.pairwise(names)), metadata or {})
 
     def with_metadata(self, **updates: Any) -> Graph:
         """A copy with metadata entries added or replaced."""

@@ -149,7 +149,7 @@ def from_nir(nir_graph: Any, dt: float | None = None, reset: str | dict[str, str
     Raises:
         SerializationError: a node type neuro does not know, or invalid fields.
     """
-    nir = _nir()
+    _nir()
     metadata = _plain(dict(getattr(nir_graph, "metadata", {}) or {}))
     if dt is None and "dt" not in metadata:
         warnings.warn(

@@ -421,7 +421,7 @@ class SparseLinear:
 
 
 # Neuron nodes are the core models' Params: one definition of their fields.
-I = integrator.Params  # noqa: E741 - NIR's name
+I = integrator.Params
 IF = iaf.Params
 LI = li.Params
 LIF = lif.Params

@@ -133,16 +133,16 @@ class AbstractParams:
                 raise ParameterError(f"{name}.{f} must be a positive integer, got {value!r}", f)
             object.__setattr__(self, f, int(value))
         if hasattr(self, "reset") and not isinstance(
-            getattr(self, "reset"), ResetToValue | ResetSubtract
+            self.reset, ResetToValue | ResetSubtract
         ):
             raise ParameterError(
                 f"{name}.reset must be ResetToValue() or ResetSubtract(), got "
-                f"{getattr(self, 'reset')!r}",
+                f"{self.reset!r}",
                 "reset",
             )
         self.shape  # noqa: B018 - validates broadcasting
         if isinstance(getattr(self, "reset", None), ResetToValue) and hasattr(self, "v_reset"):
-            v_reset, v_threshold = getattr(self, "v_reset"), getattr(self, "v_threshold")
+            v_reset, v_threshold = self.v_reset, self.v_threshold
             if np.any(v_reset >= v_threshold):
                 raise ParameterError(
                     f"{name}.v_reset must lie below v_threshold for reset to value "

@@ -1,0 +1,1 @@
+"""The ``neuro`` command."""
