@@ -13,7 +13,7 @@ ArcTan(alpha)      ``alpha / 2 / (1 + (pi/2 * alpha * x)**2)``                  
 FastSigmoid(slope) ``1 / (1 + slope * |x|)**2`` (SuperSpike)                    Zenke & Ganguli 2018
 Sigmoid(slope)     ``slope * s * (1 - s)``, ``s = 1 / (1 + exp(-slope * x))``   -
 Triangle(width)    ``max(0, 1 - |x| / width) / width``                          Esser et al. 2016
-StraightThrough    ``1 / width`` for ``|x| <= width / 2``, else 0 (boxcar STE)  Bengio et al. 2013
+StraightThrough    ``1 / width`` on ``[-width/2, width/2)``, else 0 (boxcar)    Bengio et al. 2013
 =================  ==========================================================  ================
 
 All of them integrate to 1 over the real line except FastSigmoid (which integrates to
@@ -108,7 +108,8 @@ class StraightThrough:
         _positive(self, "width")
 
     def derivative(self, x: Any, ops: Ops) -> Any:
-        return (abs(x) <= self.width / 2) * (1.0 / self.width)
+        # Half-open, so boxcars placed one width apart tile the line without overlap.
+        return ((x >= -self.width / 2) & (x < self.width / 2)) * (1.0 / self.width)
 
 
 Surrogate = ArcTan | FastSigmoid | Sigmoid | Triangle | StraightThrough
