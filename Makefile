@@ -26,7 +26,7 @@ lint: $(VENV)/.installed-test
 	$(BIN)/lint-imports
 
 docs: $(VENV)/.installed-test
-	$(BIN)/mkdocs build --strict --site-dir $(VENV)/site
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet --site-dir $(VENV)/site
 
 test: lint docs
 	$(BIN)/python -m pytest

@@ -54,7 +54,8 @@ def make_events(
 
     Args:
         t: timestamps in integer microseconds, non-decreasing.
-        x, y: pixel coordinates (omit ``y`` for 1-D sensors).
+        x: pixel column (or channel of a 1-D sensor).
+        y: pixel row; omit it for 1-D sensors.
         p: polarity (0 = OFF, 1 = ON).
         sensor_size: ``(W, H, P)``; when given, coordinates and polarities are checked.
 
