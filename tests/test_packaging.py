@@ -42,18 +42,31 @@ def test_wheel_installs_nothing_named_datasets_at_top_level(tmp_path):
     names = zipfile.ZipFile(wheel).namelist()
     top = {n.split("/")[0] for n in names if not n.split("/")[0].endswith((".dist-info", ".data"))}
     assert top == {"neuro"}
-    assert "neuro/datasets/__init__.py" in names and "neuro/py.typed" in names
+    assert "neuro/datasets/__init__.py" in names
+    assert "neuro/py.typed" in names
 
     target = tmp_path / "site"
     subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target), str(wheel)], check=True)
-    assert not (target / "datasets").exists() and not (target / "encoders").exists()
+    assert not (target / "datasets").exists()
+    assert not (target / "encoders").exists()
     outside = tmp_path / "elsewhere"
     outside.mkdir()
     env = {**os.environ, "PYTHONPATH": str(target)}
     code = "import neuro, neuro.datasets, neuro.encoders, neuro.hardware; print(neuro.datasets.__file__)"
-    out = subprocess.run([sys.executable, "-I", "-c", f"import sys; sys.path.insert(0, {str(target)!r}); {code}"],
-                         cwd=outside, env=env, capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-I", "-c", f"import sys; sys.path.insert(0, {str(target)!r}); {code}"],
+        cwd=outside,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert Path(out.stdout.strip()).is_relative_to(target)
-    missing = subprocess.run([sys.executable, "-I", "-c", f"import sys; sys.path.insert(0, {str(target)!r}); import datasets"],
-                             cwd=outside, capture_output=True, text=True)
-    assert missing.returncode != 0 and "No module named 'datasets'" in missing.stderr
+    missing = subprocess.run(
+        [sys.executable, "-I", "-c", f"import sys; sys.path.insert(0, {str(target)!r}); import datasets"],
+        cwd=outside,
+        capture_output=True,
+        text=True,
+    )
+    assert missing.returncode != 0
+    assert "No module named 'datasets'" in missing.stderr

@@ -87,10 +87,13 @@ def test_frames_shape_and_non_square_sensor():
     e = ev.make_events(x=[0, 3, 1, 2], y=[1, 0, 1, 1], t=[0, 10, 25, 39], p=[1, 0, 1, 0])
     frames = ev.to_frames(e, (4, 2, 2), n_time_bins=2)
     assert frames.shape == (2, 2, 2, 4)  # (T, P, H, W)
-    assert frames[0, 1, 1, 0] == 1 and frames[0, 0, 0, 3] == 1
-    assert frames[1, 1, 1, 1] == 1 and frames[1, 0, 1, 2] == 1
+    assert frames[0, 1, 1, 0] == 1
+    assert frames[0, 0, 0, 3] == 1
+    assert frames[1, 1, 1, 1] == 1
+    assert frames[1, 0, 1, 2] == 1
     empty = ev.to_frames(e[:0], (4, 2, 2), n_time_bins=3, start_time=0, end_time=30)
-    assert empty.shape == (3, 2, 2, 4) and empty.sum() == 0
+    assert empty.shape == (3, 2, 2, 4)
+    assert empty.sum() == 0
 
 
 def test_frames_by_time_window_with_overlap_and_incomplete():
@@ -123,7 +126,8 @@ def test_audio_events_give_frames_with_channels_last():
     assert ev.is_audio(e)
     frames = ev.to_frames(e, (700, 1, 1), n_time_bins=1)
     assert frames.shape == (1, 1, 1, 700)
-    assert frames[0, 0, 0, 3] == 2 and frames[0, 0, 0, 699] == 1
+    assert frames[0, 0, 0, 3] == 2
+    assert frames[0, 0, 0, 699] == 1
 
 
 @settings(max_examples=60, deadline=None)
@@ -157,7 +161,8 @@ def test_voxel_grid_counts_off_events_negative_even_for_bool_polarity():
     raw = np.empty(2, dtype=[("x", "<i2"), ("y", "<i2"), ("t", "<i8"), ("p", "?")])
     raw["x"], raw["y"], raw["t"], raw["p"] = [0, 1], [0, 0], [0, 10], [False, True]
     grid = ev.to_voxel_grid(raw, (2, 1, 2), 2)
-    assert grid[0, 0, 0, 0] == -1.0 and grid[1, 0, 0, 1] == 1.0
+    assert grid[0, 0, 0, 0] == -1.0
+    assert grid[1, 0, 0, 1] == 1.0
 
 
 def test_slice_and_concatenate(rng):

@@ -107,14 +107,17 @@ def test_nir_export_lists_every_non_nir_node(rng, tmp_path):
 def test_nir_records_dt_and_reset_and_the_nir_package_reads_the_file(tmp_path):
     import nir
 
-    g = ir.Graph.sequential(ir.Input((3,)), ir.Linear(np.eye(3)), ir.LIF(tau=1e-2, reset=ResetSubtract()), metadata={"dt": 1e-4})
+    g = ir.Graph.sequential(
+        ir.Input((3,)), ir.Linear(np.eye(3)), ir.LIF(tau=1e-2, reset=ResetSubtract()), metadata={"dt": 1e-4}
+    )
     ir.write_nir(g, tmp_path / "g.nir")
     raw = nir.read(str(tmp_path / "g.nir"))
     assert float(raw.metadata["dt"]) == 1e-4
     assert raw.metadata["reset"] == "subtract"
     assert raw.nodes["lif_2"].tau.shape == (3,)  # never 0-d
     back = ir.read_nir(tmp_path / "g.nir")
-    assert isinstance(back.nodes["lif_2"].reset, ResetSubtract) and back.dt == 1e-4
+    assert isinstance(back.nodes["lif_2"].reset, ResetSubtract)
+    assert back.dt == 1e-4
 
 
 def test_foreign_nir_without_dt_warns_and_uses_the_documented_default(tmp_path):
@@ -146,19 +149,30 @@ def test_nested_nir_subgraphs_are_flattened(tmp_path):
         edges=[("input", "lif"), ("lif", "w_rec"), ("w_rec", "lif"), ("lif", "output")],
     )
     outer = nir.NIRGraph(
-        nodes={"in": nir.Input(np.array([3])), "fc": nir.Linear(weight=np.ones((2, 3))), "rnn": inner, "out": nir.Output(np.array([2]))},
+        nodes={
+            "in": nir.Input(np.array([3])),
+            "fc": nir.Linear(weight=np.ones((2, 3))),
+            "rnn": inner,
+            "out": nir.Output(np.array([2])),
+        },
         edges=[("in", "fc"), ("fc", "rnn"), ("rnn", "out")],
         metadata={"dt": 1e-3},
         type_check=False,
     )
     g = ir.from_nir(outer)
     assert set(g.nodes) == {"in", "fc", "rnn.lif", "rnn.w_rec", "out"}
-    assert set(g.edges) == {("in", "fc"), ("fc", "rnn.lif"), ("rnn.lif", "rnn.w_rec"), ("rnn.w_rec", "rnn.lif"), ("rnn.lif", "out")}
+    assert set(g.edges) == {
+        ("in", "fc"),
+        ("fc", "rnn.lif"),
+        ("rnn.lif", "rnn.w_rec"),
+        ("rnn.w_rec", "rnn.lif"),
+        ("rnn.lif", "out"),
+    }
 
 
 def test_corrupt_and_missing_nir_files(tmp_path):
     (tmp_path / "junk.nir").write_bytes(b"this is not hdf5")
-    with pytest.raises(SerializationError, match="junk.nir"):
+    with pytest.raises(SerializationError, match=r"junk\.nir"):
         ir.read_nir(tmp_path / "junk.nir")
     with pytest.raises(FileNotFoundError):
         ir.read_nir(tmp_path / "absent.nir")
@@ -166,12 +180,20 @@ def test_corrupt_and_missing_nir_files(tmp_path):
 
 # ---- graph validation ----------------------------------------------------------------------
 
+
 def test_recurrent_population_through_a_neuron_is_valid():
     g = ir.Graph(
-        {"in": ir.Input((4,)), "w": ir.Linear(np.ones((8, 4))), "pop": ir.LIF(tau=1e-2), "rec": ir.SparseLinear((8, 8), np.arange(9), np.arange(8)[::-1].copy(), np.ones(8)), "out": ir.Output()},
+        {
+            "in": ir.Input((4,)),
+            "w": ir.Linear(np.ones((8, 4))),
+            "pop": ir.LIF(tau=1e-2),
+            "rec": ir.SparseLinear((8, 8), np.arange(9), np.arange(8)[::-1].copy(), np.ones(8)),
+            "out": ir.Output(),
+        },
         [("in", "w"), ("w", "pop"), ("pop", "rec"), ("rec", "pop"), ("pop", "out")],
     )
-    assert g.shapes["pop"] == (8,) and g.shapes["out"] == (8,)
+    assert g.shapes["pop"] == (8,)
+    assert g.shapes["out"] == (8,)
 
 
 @pytest.mark.parametrize(
@@ -246,6 +268,7 @@ def test_json_keeps_float64_bits(rng):
 
 # ---- random graphs round-trip ----------------------------------------------------------------
 
+
 @st.composite
 def random_graphs(draw):
     rng = np.random.default_rng(draw(st.integers(0, 2**31)))
@@ -255,10 +278,20 @@ def random_graphs(draw):
         kind = draw(st.sampled_from(["Affine", "Linear", "LIF", "CubaLIF", "IF", "LI", "Scale", "Threshold", "Delay"]))
         if kind in ("Affine", "Linear"):
             out = draw(st.integers(1, 6))
-            nodes.append(ir.Affine(rng.normal(size=(out, size)), rng.normal(size=out)) if kind == "Affine" else ir.Linear(rng.normal(size=(out, size))))
+            nodes.append(
+                ir.Affine(rng.normal(size=(out, size)), rng.normal(size=out))
+                if kind == "Affine"
+                else ir.Linear(rng.normal(size=(out, size)))
+            )
             size = out
         elif kind == "LIF":
-            nodes.append(ir.LIF(tau=rng.uniform(1e-3, 1e-1, size), v_threshold=rng.uniform(0.5, 2, size), reset=draw(st.sampled_from([ResetSubtract(), ir.LIF(tau=1.0).reset]))))
+            nodes.append(
+                ir.LIF(
+                    tau=rng.uniform(1e-3, 1e-1, size),
+                    v_threshold=rng.uniform(0.5, 2, size),
+                    reset=draw(st.sampled_from([ResetSubtract(), ir.LIF(tau=1.0).reset])),
+                )
+            )
         elif kind == "CubaLIF":
             nodes.append(ir.CubaLIF(tau_syn=rng.uniform(1e-3, 1e-2, size), tau_mem=rng.uniform(1e-3, 1e-1, size)))
         elif kind == "IF":

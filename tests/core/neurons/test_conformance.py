@@ -39,6 +39,7 @@ def run_numpy(model, params, method, dt, x_seq):
 
 # ---- analytic sub-threshold solutions -----------------------------------------------------
 
+
 def lif_like(name):
     """(params, constant input, v(t)) for models whose membrane is tau v' = v_leak - v + r x."""
     tau = np.array([2e-3, 1e-2, 3e-2])
@@ -87,8 +88,14 @@ def cuba_like(name):
 
 
 ANALYTIC = {
-    "LI": lif_like, "LIF": lif_like, "ALIF": lif_like, "MultiSpikeLIF": lif_like,
-    "I": integrator_like, "IF": integrator_like, "CubaLI": cuba_like, "CubaLIF": cuba_like,
+    "LI": lif_like,
+    "LIF": lif_like,
+    "ALIF": lif_like,
+    "MultiSpikeLIF": lif_like,
+    "I": integrator_like,
+    "IF": integrator_like,
+    "CubaLI": cuba_like,
+    "CubaLIF": cuba_like,
 }
 
 
@@ -131,6 +138,7 @@ def test_izhikevich_converges_to_reference_solution_with_order_one(method):
 
 # ---- convergence order of forward Euler ------------------------------------------------------
 
+
 @pytest.mark.parametrize("name", ["LI", "LIF", "CubaLI", "CubaLIF", "ALIF", "MultiSpikeLIF"])
 def test_euler_converges_to_exact_with_order_one(name):
     params, x, v_of_t = ANALYTIC[name](name)
@@ -154,6 +162,7 @@ def test_euler_refuses_a_step_longer_than_tau():
 
 
 # ---- golden trajectories and backend equivalence ---------------------------------------------
+
 
 @pytest.mark.parametrize("case", sorted(GOLDEN.CASES))
 def test_golden_trajectory(case):
@@ -219,7 +228,8 @@ def test_surrogate_gradient_flows_through_the_unrolled_update(name):
     # each surrogate against its smooth primitive); here the gradient must reach every input.
     out = unrolled(x_seq)
     out.sum().backward()
-    assert x_seq.grad is not None and torch.isfinite(x_seq.grad).all()
+    assert x_seq.grad is not None
+    assert torch.isfinite(x_seq.grad).all()
     assert (x_seq.grad.abs() > 0).any()
 
 

@@ -43,7 +43,9 @@ def test_subtract_reset_allows_reset_above_threshold_and_parameters_are_read_onl
         p.tau[...] = 1.0
 
 
-@pytest.mark.parametrize(("dt", "method"), [(0.0, "exact"), (-1e-3, "exact"), (float("inf"), "exact"), ("x", "exact"), (1e-3, "rk4")])
+@pytest.mark.parametrize(
+    ("dt", "method"), [(0.0, "exact"), (-1e-3, "exact"), (float("inf"), "exact"), ("x", "exact"), (1e-3, "rk4")]
+)
 def test_invalid_time_step_or_method(dt, method):
     with pytest.raises(DiscretizationError):
         lif.discretize(lif.Params(tau=1e-2), dt, method)
@@ -66,7 +68,9 @@ def test_subtract_reset_keeps_the_overshoot():
 
     x = (1.3 - c.bias) / c.gain
     z, s = lif.update(np.array([x]), lif.State(v=np.zeros(1)), c, NUMPY_OPS)
-    assert z[0] == 1.0 and s.v[0] == pytest.approx(0.3)
+    assert z[0] == 1.0
+    assert s.v[0] == pytest.approx(0.3)
     p0 = lif.Params(tau=1e-2, r=1.0, v_reset=-0.2)
     z, s = lif.update(np.array([x]), lif.State(v=np.zeros(1)), lif.discretize(p0, 1e-3), NUMPY_OPS)
-    assert z[0] == 1.0 and s.v[0] == -0.2
+    assert z[0] == 1.0
+    assert s.v[0] == -0.2

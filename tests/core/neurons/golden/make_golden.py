@@ -30,11 +30,26 @@ CASES: dict[str, tuple[str, str, dict, float]] = {
     "LIF_subtract": ("LIF", "exact", {"tau": [5e-3, 1e-2, 2e-2, 5e-2], "r": 2.5, "reset": ResetSubtract()}, 1.0),
     "CubaLI": ("CubaLI", "exact", {"tau_syn": [2e-3, 5e-3, 1e-2, 1e-2], "tau_mem": [1e-2, 1e-2, 1e-2, 2e-2]}, 1.0),
     "CubaLIF": ("CubaLIF", "exact", {"tau_syn": [2e-3, 5e-3, 1e-2, 1e-2], "tau_mem": [1e-2, 1e-2, 1e-2, 2e-2], "r": 3.0}, 1.0),
-    "CubaLIF_euler": ("CubaLIF", "euler", {"tau_syn": [2e-3, 5e-3, 1e-2, 1e-2], "tau_mem": [1e-2, 1e-2, 1e-2, 2e-2], "r": 3.0}, 1.0),
-    "ALIF": ("ALIF", "exact", {"tau": [1e-2, 2e-2, 2e-2, 5e-2], "tau_adapt": [0.1, 0.2, 0.05, 0.5], "r": 3.0, "beta_adapt": [0.1, 0.2, 0.5, 0.05]}, 1.0),
+    "CubaLIF_euler": (
+        "CubaLIF",
+        "euler",
+        {"tau_syn": [2e-3, 5e-3, 1e-2, 1e-2], "tau_mem": [1e-2, 1e-2, 1e-2, 2e-2], "r": 3.0},
+        1.0,
+    ),
+    "ALIF": (
+        "ALIF",
+        "exact",
+        {"tau": [1e-2, 2e-2, 2e-2, 5e-2], "tau_adapt": [0.1, 0.2, 0.05, 0.5], "r": 3.0, "beta_adapt": [0.1, 0.2, 0.5, 0.05]},
+        1.0,
+    ),
     "Izhikevich": ("Izhikevich", "euler", {"d": [100e-12, 50e-12, 150e-12, 100e-12]}, 700e-12),
     "Izhikevich_exp": ("Izhikevich", "exp_euler", {"b": [-2e-9, 0.0, 2e-9, -1e-9]}, 700e-12),
-    "MultiSpikeLIF": ("MultiSpikeLIF", "exact", {"tau": [5e-3, 1e-2, 2e-2, 5e-2], "r": [6.0, 4.0, 3.0, 2.0], "max_spikes": 4}, 1.0),
+    "MultiSpikeLIF": (
+        "MultiSpikeLIF",
+        "exact",
+        {"tau": [5e-3, 1e-2, 2e-2, 5e-2], "r": [6.0, 4.0, 3.0, 2.0], "max_spikes": 4},
+        1.0,
+    ),
 }
 
 
