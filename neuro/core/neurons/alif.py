@@ -33,6 +33,7 @@ from neuro.core.neurons._common import (
     reset_membrane,
     value_default,
 )
+from neuro.core.neurons.lif import lif_coefficients
 from neuro.core.neurons.model import NeuronModel
 from neuro.core.ops import Ops
 from neuro.core.reset import Reset
@@ -78,19 +79,8 @@ class Coeffs(NamedTuple):
 def discretize(params: Params, dt: float, method: str = "exact") -> Coeffs:
     """Coefficients for time step ``dt`` (s)."""
     dt = check_step(dt, method, METHODS, "ALIF")
-    a, g = decay_coefficients(params.tau, dt, method)
     rho, _ = decay_coefficients(params.tau_adapt, dt, method, "tau_adapt")
-    return Coeffs(
-        decay=a,
-        bias=g * params.v_leak,
-        gain=g * params.r,
-        v_threshold=params.v_threshold,
-        v_reset=params.v_reset,
-        reset_keep=params.reset.keep,
-        reset_subtract=params.reset.subtract,
-        decay_adapt=rho,
-        beta_adapt=params.beta_adapt,
-    )
+    return Coeffs(*lif_coefficients(params, dt, method), decay_adapt=rho, beta_adapt=params.beta_adapt)
 
 
 def update(x: Any, state: State, c: Coeffs, ops: Ops) -> tuple[Any, State]:

@@ -81,7 +81,11 @@ class Coeffs(NamedTuple):
 
 def discretize(params: Params, dt: float, method: str = "exact") -> Coeffs:
     """Coefficients of the discrete update for time step ``dt`` (s)."""
-    dt = check_step(dt, method, METHODS, "LIF")
+    return lif_coefficients(params, check_step(dt, method, METHODS, "LIF"), method)
+
+
+def lif_coefficients(params: Any, dt: float, method: str) -> Coeffs:
+    """The LIF coefficients of any params with LIF's fields (shared by ALIF and MultiSpikeLIF)."""
     a, b = decay_coefficients(params.tau, dt, method)
     return Coeffs(
         decay=a,

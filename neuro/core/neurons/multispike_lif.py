@@ -20,12 +20,11 @@ from typing import Any, NamedTuple
 from neuro.core.neurons._common import (
     AbstractParams,
     check_step,
-    decay_coefficients,
     leaky_integrate,
     reset_membrane,
     subtract_default,
 )
-from neuro.core.neurons.lif import State
+from neuro.core.neurons.lif import State, lif_coefficients
 from neuro.core.neurons.model import NeuronModel
 from neuro.core.ops import Ops
 from neuro.core.reset import Reset
@@ -64,17 +63,7 @@ class Coeffs(NamedTuple):
 def discretize(params: Params, dt: float, method: str = "exact") -> Coeffs:
     """Coefficients for time step ``dt`` (s)."""
     dt = check_step(dt, method, METHODS, "MultiSpikeLIF")
-    a, b = decay_coefficients(params.tau, dt, method)
-    return Coeffs(
-        decay=a,
-        bias=b * params.v_leak,
-        gain=b * params.r,
-        v_threshold=params.v_threshold,
-        v_reset=params.v_reset,
-        reset_keep=params.reset.keep,
-        reset_subtract=params.reset.subtract,
-        max_spikes=params.max_spikes,
-    )
+    return Coeffs(*lif_coefficients(params, dt, method), max_spikes=params.max_spikes)
 
 
 def update(x: Any, state: State, c: Coeffs, ops: Ops) -> tuple[Any, State]:
