@@ -83,11 +83,6 @@ def reset_membrane(v: Any, z: Any, v_threshold: Any, c: Any, ops: Ops) -> Any:
     )
 
 
-def reset_coefficients(reset: Reset) -> tuple[float, float]:
-    """``(keep, subtract)`` of a reset strategy."""
-    return reset.keep, reset.subtract
-
-
 @dataclasses.dataclass(frozen=True, eq=False)
 class AbstractParams:
     """Base of every model's ``Params``: continuous-time parameters in SI units.
@@ -193,11 +188,6 @@ class AbstractParams:
                 v = float(v) if v.ndim == 0 else f"array{v.shape}"
             parts.append(f"{f.name}={v}")
         return f"{self.node_type}({', '.join(parts)})"
-
-
-def broadcast(value: np.ndarray, shape: Shape) -> np.ndarray:
-    """``value`` broadcast to ``shape`` as a writable float64 array."""
-    return np.array(np.broadcast_to(value, shape), dtype=np.float64)
 
 
 def subtract_default() -> Reset:
