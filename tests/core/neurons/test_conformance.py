@@ -173,12 +173,16 @@ def test_golden_trajectory(case):
         np.testing.assert_array_equal(fresh[key], stored[key], err_msg=f"{case}: {key}")
 
 
-@pytest.mark.parametrize("case", sorted(GOLDEN.CASES))
-def test_numba_compiled_update_is_bitwise_equal_to_numpy(case):
+def golden_case(case):
+    """(model, params, method, input sequence) of a golden case."""
     model_name, method, kwargs, scale = GOLDEN.CASES[case]
     model = MODELS[model_name]
-    params = model.params(**kwargs)
-    x_seq = GOLDEN.make_input(case, scale)
+    return model, model.params(**kwargs), method, GOLDEN.make_input(case, scale)
+
+
+@pytest.mark.parametrize("case", sorted(GOLDEN.CASES))
+def test_numba_compiled_update_is_bitwise_equal_to_numpy(case):
+    model, params, method, x_seq = golden_case(case)
     z_np, state_np = run_numpy(model, params, method, GOLDEN.DT, x_seq)
     coeffs = model.discretize(params, GOLDEN.DT, method)
     z_nb, state_nb = compile_population(model)(x_seq, model.init_state(params, shape=(4,)), coeffs)
@@ -189,10 +193,7 @@ def test_numba_compiled_update_is_bitwise_equal_to_numpy(case):
 
 @pytest.mark.parametrize("case", sorted(GOLDEN.CASES))
 def test_torch_run_of_the_same_update_matches_numpy(case):
-    model_name, method, kwargs, scale = GOLDEN.CASES[case]
-    model = MODELS[model_name]
-    params = model.params(**kwargs)
-    x_seq = GOLDEN.make_input(case, scale)
+    model, params, method, x_seq = golden_case(case)
     z_np, _ = run_numpy(model, params, method, GOLDEN.DT, x_seq)
     coeffs = coeffs_to_torch(model.discretize(params, GOLDEN.DT, method), dtype=torch.float64)
     state = model.state(*(torch.tensor(s) for s in model.init_state(params, shape=(4,))))
