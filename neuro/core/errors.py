@@ -90,3 +90,29 @@ class UnsupportedNodeError(IRError):
 
 class SerializationError(IRError):
     """A dict, JSON or NIR file does not describe a valid graph."""
+
+
+class DataFormatError(NeuroError, ValueError):
+    """A data file is truncated, corrupt or not in the expected format.
+
+    Attributes:
+        path: the file, as a string.
+        offset: byte offset of the problem in the file, or None when it has no single position.
+    """
+
+    def __init__(self, message: str, path: str, offset: int | None = None) -> None:
+        where = f"{path}" + (f" at byte {offset}" if offset is not None else "")
+        super().__init__(f"{where}: {message}")
+        self.path = path
+        self.offset = offset
+
+
+class DatasetError(NeuroError, ValueError):
+    """A dataset name, split or option is invalid, or its source files are missing."""
+
+
+class MissingToolError(NeuroError, RuntimeError):
+    """An external program or optional package a generator needs is not installed.
+
+    The message says how to install it.
+    """

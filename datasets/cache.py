@@ -1,0 +1,156 @@
+"""On-disk cache of generated datasets.
+
+A generated dataset is stored as one ``.npz`` file under :func:`cache_dir`, named by the
+dataset and a hash of everything that determines its content (the generator's parameters and
+its format version). Files are written atomically; each holds a SHA-256 digest of its arrays,
+so a truncated or corrupted entry is detected on load and regenerated, never used.
+
+The cache folder is ``$NEURO_CACHE`` if set, else ``$XDG_CACHE_HOME/neuro``, else
+``~/.cache/neuro``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import zipfile
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from neuro.core.errors import DataFormatError
+from neuro.core.io import atomic_path
+from neuro.datasets.base import PackedEventDataset
+
+log = logging.getLogger(__name__)
+
+_RESERVED = ("events", "offsets", "labels", "sensor_size", "classes", "metadata", "digest")
+
+
+def cache_dir() -> Path:
+    """The root folder of neuro's caches (created on first write, not here)."""
+    if os.environ.get("NEURO_CACHE"):
+        return Path(os.environ["NEURO_CACHE"]).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "neuro"
+
+
+def cache_key(params: Mapping[str, Any]) -> str:
+    """A short stable hash of JSON-serialisable parameters (key order does not matter)."""
+    text = json.dumps(params, sort_keys=True, separators=(",", ":"), default=_json_default)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, tuple | set | frozenset):
+        return list(value)
+    raise TypeError(f"cannot hash parameter of type {type(value).__name__}")
+
+
+def _digest(arrays: Mapping[str, np.ndarray]) -> str:
+    h = hashlib.sha256()
+    for key in sorted(arrays):
+        arr = np.ascontiguousarray(arrays[key])
+        h.update(key.encode())
+        h.update(str(arr.dtype.descr).encode())
+        h.update(str(arr.shape).encode())
+        h.update(arr.tobytes())
+    return h.hexdigest()
+
+
+def _arrays(ds: PackedEventDataset) -> dict[str, np.ndarray]:
+    arrays = {
+        "events": ds.events,
+        "offsets": ds.offsets,
+        "labels": ds.label_array,
+        "sensor_size": np.asarray(ds.sensor_size, dtype=np.int64),
+        "classes": np.asarray(ds.classes, dtype=str),
+        "metadata": np.asarray(json.dumps(dict(ds.metadata), default=_json_default)),
+    }
+    for key, values in ds.extras.items():
+        arrays[f"extra_{key}"] = values
+    return arrays
+
+
+def save_packed(path: str | os.PathLike[str], ds: PackedEventDataset) -> None:
+    """Write ``ds`` to ``path`` (an ``.npz`` file) atomically, with a content digest."""
+    arrays = _arrays(ds)
+    arrays["digest"] = np.asarray(_digest(arrays))
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        np.savez(fh, allow_pickle=False, **arrays)
+
+
+def load_packed(path: str | os.PathLike[str], name: str | None = None) -> PackedEventDataset:
+    """Read a file written by :func:`save_packed`, checking its digest.
+
+    Raises:
+        DataFormatError: the file is missing arrays, is truncated, or its digest does not match.
+    """
+    path = Path(path)
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            arrays = {k: npz[k] for k in npz.files}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as exc:
+        raise DataFormatError(f"unreadable cache file ({exc})", str(path)) from exc
+    missing = [k for k in _RESERVED if k not in arrays]
+    if missing:
+        raise DataFormatError(f"cache file lacks arrays {missing}", str(path))
+    stored = str(arrays.pop("digest"))
+    if _digest(arrays) != stored:
+        raise DataFormatError("cache file content does not match its digest", str(path))
+    extras = {k[len("extra_") :]: v for k, v in arrays.items() if k.startswith("extra_")}
+    return PackedEventDataset(
+        name or path.stem.split("-")[0],
+        arrays["events"],
+        arrays["offsets"],
+        arrays["labels"],
+        tuple(int(s) for s in arrays["sensor_size"]),
+        tuple(str(c) for c in arrays["classes"]),
+        extras,
+        json.loads(str(arrays["metadata"])),
+    )
+
+
+def cached(
+    name: str,
+    params: Mapping[str, Any],
+    build: Callable[[], PackedEventDataset],
+    *,
+    root: str | os.PathLike[str] | None = None,
+    rebuild: bool = False,
+) -> PackedEventDataset:
+    """Load ``name`` generated with ``params`` from the cache, or build and store it.
+
+    A corrupt or partial entry is logged, deleted and rebuilt.
+
+    Args:
+        name: dataset name (the file name prefix).
+        params: everything that determines the content; hashed into the file name.
+        build: produces the dataset when the entry is absent or bad.
+        root: cache folder (default :func:`cache_dir`).
+        rebuild: ignore any existing entry.
+    """
+    path = cache_path(name, params, root)
+    if path.exists() and not rebuild:
+        try:
+            return load_packed(path, name)
+        except DataFormatError as exc:
+            log.warning("regenerating %s: %s", name, exc)
+            path.unlink(missing_ok=True)
+    ds = build()
+    save_packed(path, ds)
+    return ds
+
+
+def cache_path(name: str, params: Mapping[str, Any], root: str | os.PathLike[str] | None = None) -> Path:
+    """Where :func:`cached` stores ``name`` generated with ``params``."""
+    base = Path(root) if root is not None else cache_dir()
+    return base / f"{name}-{cache_key(params)}.npz"

@@ -1,0 +1,1 @@
+"""Readers for real event datasets from local files (nothing is downloaded)."""
