@@ -112,9 +112,7 @@ class PackedEventDataset(AbstractEventDataset):
         if offsets.shape != (n + 1,) or (n + 1 and offsets[0] != 0) or np.any(np.diff(offsets) < 0):
             raise DatasetError(f"{self.name}: offsets must be {n + 1} non-decreasing values from 0")
         if offsets[-1] != len(self.events):
-            raise DatasetError(
-                f"{self.name}: offsets end at {offsets[-1]} but there are {len(self.events)} events"
-            )
+            raise DatasetError(f"{self.name}: offsets end at {offsets[-1]} but there are {len(self.events)} events")
         if n and (labels.min() < 0 or labels.max() >= len(self.classes)):
             raise DatasetError(f"{self.name}: labels must lie in [0, {len(self.classes)})")
         object.__setattr__(self, "events", to_canonical(self.events))
@@ -165,9 +163,7 @@ class PackedEventDataset(AbstractEventDataset):
         idx = idx % max(len(self), 1)
         starts, stops = self.offsets[idx], self.offsets[idx + 1]
         sizes = stops - starts
-        take = (
-            np.concatenate([np.arange(a, b) for a, b in zip(starts, stops, strict=True)]) if idx.size else np.empty(0, int)
-        )
+        take = np.concatenate([np.arange(a, b) for a, b in zip(starts, stops, strict=True)]) if idx.size else np.empty(0, int)
         return PackedEventDataset(
             name or self.name,
             self.events[take],

@@ -18,7 +18,7 @@ import os
 import zipfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -27,8 +27,9 @@ from neuro.core.io import atomic_path
 from neuro.datasets.base import PackedEventDataset
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
-_RESERVED = ("events", "offsets", "labels", "sensor_size", "classes", "metadata", "digest")
+_RESERVED = ("events", "offsets", "labels", "sensor_size", "classes", "metadata")
 
 
 def cache_dir() -> Path:
@@ -80,35 +81,52 @@ def _arrays(ds: PackedEventDataset) -> dict[str, np.ndarray]:
     return arrays
 
 
-def save_packed(path: str | os.PathLike[str], ds: PackedEventDataset) -> None:
-    """Write ``ds`` to ``path`` (an ``.npz`` file) atomically, with a content digest."""
-    arrays = _arrays(ds)
-    arrays["digest"] = np.asarray(_digest(arrays))
+def save_arrays(path: str | os.PathLike[str], arrays: Mapping[str, np.ndarray]) -> None:
+    """Write named arrays to ``path`` (an ``.npz`` file) atomically, with a content digest."""
+    if "digest" in arrays:
+        raise ValueError("'digest' is a reserved array name")
+    out = {k: np.asarray(v) for k, v in arrays.items()}
+    out["digest"] = np.asarray(_digest(out))
     with atomic_path(path) as tmp, open(tmp, "wb") as fh:
-        np.savez(fh, allow_pickle=False, **arrays)
+        np.savez(fh, allow_pickle=False, **out)
 
 
-def load_packed(path: str | os.PathLike[str], name: str | None = None) -> PackedEventDataset:
-    """Read a file written by :func:`save_packed`, checking its digest.
+def load_arrays(path: str | os.PathLike[str], required: tuple[str, ...] = ()) -> dict[str, np.ndarray]:
+    """Read a file written by :func:`save_arrays`, checking its digest.
 
     Raises:
-        DataFormatError: the file is missing arrays, is truncated, or its digest does not match.
+        DataFormatError: the file is unreadable, truncated, lacks a ``required`` array, or its
+            digest does not match its content.
     """
-    path = Path(path)
     try:
         with np.load(path, allow_pickle=False) as npz:
             arrays = {k: npz[k] for k in npz.files}
     except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as exc:
         raise DataFormatError(f"unreadable cache file ({exc})", str(path)) from exc
-    missing = [k for k in _RESERVED if k not in arrays]
+    missing = [k for k in (*required, "digest") if k not in arrays]
     if missing:
         raise DataFormatError(f"cache file lacks arrays {missing}", str(path))
     stored = str(arrays.pop("digest"))
     if _digest(arrays) != stored:
         raise DataFormatError("cache file content does not match its digest", str(path))
+    return arrays
+
+
+def save_packed(path: str | os.PathLike[str], ds: PackedEventDataset) -> None:
+    """Write ``ds`` to ``path`` atomically (see :func:`save_arrays`)."""
+    save_arrays(path, _arrays(ds))
+
+
+def load_packed(path: str | os.PathLike[str], name: str | None = None) -> PackedEventDataset:
+    """Read a dataset written by :func:`save_packed`.
+
+    Raises:
+        DataFormatError: see :func:`load_arrays`.
+    """
+    arrays = load_arrays(path, _RESERVED)
     extras = {k[len("extra_") :]: v for k, v in arrays.items() if k.startswith("extra_")}
     return PackedEventDataset(
-        name or path.stem.split("-")[0],
+        name or Path(path).stem.split("-")[0],
         arrays["events"],
         arrays["offsets"],
         arrays["labels"],
@@ -119,6 +137,20 @@ def load_packed(path: str | os.PathLike[str], name: str | None = None) -> Packed
     )
 
 
+def _cached(
+    path: Path, name: str, load: Callable[[Path], T], build: Callable[[], T], save: Callable[[Path, T], None], rebuild: bool
+) -> T:
+    if path.exists() and not rebuild:
+        try:
+            return load(path)
+        except DataFormatError as exc:
+            log.warning("regenerating %s: %s", name, exc)
+            path.unlink(missing_ok=True)
+    value = build()
+    save(path, value)
+    return value
+
+
 def cached(
     name: str,
     params: Mapping[str, Any],
@@ -127,7 +159,7 @@ def cached(
     root: str | os.PathLike[str] | None = None,
     rebuild: bool = False,
 ) -> PackedEventDataset:
-    """Load ``name`` generated with ``params`` from the cache, or build and store it.
+    """Load dataset ``name`` generated with ``params`` from the cache, or build and store it.
 
     A corrupt or partial entry is logged, deleted and rebuilt.
 
@@ -139,15 +171,20 @@ def cached(
         rebuild: ignore any existing entry.
     """
     path = cache_path(name, params, root)
-    if path.exists() and not rebuild:
-        try:
-            return load_packed(path, name)
-        except DataFormatError as exc:
-            log.warning("regenerating %s: %s", name, exc)
-            path.unlink(missing_ok=True)
-    ds = build()
-    save_packed(path, ds)
-    return ds
+    return _cached(path, name, lambda p: load_packed(p, name), build, save_packed, rebuild)
+
+
+def cached_arrays(
+    name: str,
+    params: Mapping[str, Any],
+    build: Callable[[], Mapping[str, np.ndarray]],
+    *,
+    root: str | os.PathLike[str] | None = None,
+    rebuild: bool = False,
+) -> dict[str, np.ndarray]:
+    """Like :func:`cached` for generators whose product is a set of named arrays (images...)."""
+    path = cache_path(name, params, root)
+    return _cached(path, name, load_arrays, lambda: dict(build()), save_arrays, rebuild)
 
 
 def cache_path(name: str, params: Mapping[str, Any], root: str | os.PathLike[str] | None = None) -> Path:
