@@ -11,11 +11,15 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from neuro.core.errors import DataFormatError, DatasetError
 from neuro.core.events import AUDIO_DTYPE, EVENT_DTYPE, SensorSize, check_sensor_size, validate_events
+
+if TYPE_CHECKING:
+    import h5py
 
 
 def require_file(path: str | Path, what: str = "file") -> Path:
@@ -153,3 +157,40 @@ def refuse_archive(path: Path) -> None:
         raise DatasetError(f"{path}: this is a gzip-compressed file; decompress it first (gunzip {path.name})")
     if head == b"PK\x03\x04":
         raise DatasetError(f"{path}: this is a zip archive; extract it first (unzip {path.name})")
+
+
+HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+
+
+def open_hdf5(path: Path) -> h5py.File:
+    """Open an HDF5 file read-only, turning archives and unreadable files into typed errors.
+
+    Raises:
+        DatasetError: the file is still a gzip or zip archive.
+        DataFormatError: the file is not a readable HDF5 file.
+    """
+    import h5py
+
+    refuse_archive(path)
+    try:
+        return h5py.File(path, "r")
+    except OSError as exc:
+        with path.open("rb") as f:
+            signed = f.read(8) == HDF5_SIGNATURE
+        raise DataFormatError(
+            f"not a readable HDF5 file ({exc})" if signed else "not an HDF5 file (no HDF5 signature)",
+            str(path),
+            None if signed else 0,
+        ) from exc
+
+
+def require_datasets(path: Path, handle: object, names: Sequence[str], layout: str) -> None:
+    """Raise a DataFormatError naming the first of ``names`` missing from the open HDF5 file."""
+    for name in names:
+        if name not in handle:  # type: ignore[operator]
+            raise DataFormatError(f"HDF5 object {name!r} is missing; expected layout:\n{layout}", str(path))
+
+
+def decode_strings(values: np.ndarray) -> list[str]:
+    """HDF5 byte strings (or str) as Python strings."""
+    return [v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v) for v in np.asarray(values).ravel()]
