@@ -2,11 +2,12 @@ from __future__ import annotations
 
 import re
 import struct
+import sys
 
 import numpy as np
 import pytest
 
-from neuro.core.errors import DataFormatError, DatasetError
+from neuro.core.errors import DataFormatError, DatasetError, MissingToolError
 from neuro.core.events import EVENT_DTYPE
 from neuro.datasets.readers.aedat import read_aedat
 from tests.conftest import ROOT
@@ -277,3 +278,25 @@ def test_real_aedat4_sample():
     assert len(hand) == len(ev)
     assert tuple(ev[0]) == (hand[0][1], hand[0][2], hand[0][0], int(hand[0][3]))
     assert [e[0] for e in hand] == ev["t"].tolist()
+
+
+def test_v4_vector_longer_than_its_packet(tmp_path):
+    path = tmp_path / "a.aedat4"
+    offsets = fakes.write_aedat4(path, [(0, fakes.event_packet_flatbuffer([1, 2], [1, 2], [1, 2], [1, 1]))])
+    data = bytearray(path.read_bytes())
+    vector = offsets[0] + 8 + 32  # size prefix 4 + root 4 + id 4 + vtable 6 + pad 2 + table 8 + pad 4
+    assert struct.unpack_from("<I", data, vector)[0] == 2
+    struct.pack_into("<I", data, vector, 1000)
+    path.write_bytes(bytes(data))
+    with pytest.raises(DataFormatError, match="claims 1000 items") as info:
+        read_aedat(path)
+    assert info.value.offset == vector
+
+
+def test_v4_lz4_without_the_package_names_what_to_install(tmp_path, rng, monkeypatch):
+    pytest.importorskip("lz4")
+    path, _, _ = aedat4_file(tmp_path, rng, 1)
+    monkeypatch.setitem(sys.modules, "lz4", None)
+    monkeypatch.setitem(sys.modules, "lz4.frame", None)
+    with pytest.raises(MissingToolError, match="pip install lz4"):
+        read_aedat(path)
