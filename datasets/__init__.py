@@ -1,5 +1,68 @@
-"""neuro.datasets: offline event datasets and readers (installed from datasets/).
+"""neuro.datasets: offline event datasets, readers for real recordings, transforms.
 
-Generated datasets and readers for real recordings arrive with the event-data issue. Nothing is
-downloaded at import time.
+Nothing is downloaded, at import time or ever: generated datasets are built from data that
+ships inside installed packages and cached under :func:`~neuro.datasets.cache.cache_dir`;
+readers take paths to files the user already has.
+
+Example:
+    >>> from neuro.datasets import DATASETS
+    >>> "n-digits" in DATASETS
+    True
 """
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from neuro.core.errors import DatasetError
+from neuro.datasets.base import AbstractEventDataset, PackedEventDataset
+from neuro.datasets.cache import cache_dir
+from neuro.datasets.registry import DATASETS, build_dataset, get_entry
+
+__all__ = [
+    "DATASETS",
+    "AbstractEventDataset",
+    "PackedEventDataset",
+    "build_dataset",
+    "cache_dir",
+    "load",
+]
+
+
+def load(
+    name: str,
+    split: str = "train",
+    *,
+    root: str | Path | None = None,
+    rebuild: bool = False,
+    workers: int = 1,
+    progress: Callable[[int, int], None] | None = None,
+    **options: Any,
+) -> Any:
+    """Load a generated dataset split, building and caching it on first use.
+
+    Args:
+        name: a key of :data:`DATASETS` (``neuro data list`` prints them).
+        split: one of the entry's splits (``"train"``, ``"val"``, ``"test"``, ``"all"``...).
+        root: cache folder (default :func:`~neuro.datasets.cache.cache_dir`).
+        rebuild: regenerate even if a valid cache entry exists.
+        workers: processes used when generating.
+        progress: ``progress(done, total)`` callback while generating.
+        **options: generation options (fields of the entry's parameter dataclass, part of
+            the cache key) and selection options (such as ``holdout``).
+
+    Returns:
+        The split as a dataset of ``(events, label)`` with ``sensor_size`` and ``classes``.
+
+    Raises:
+        DatasetError: unknown name, split or option.
+    """
+    entry = get_entry(name)
+    if split not in entry.splits:
+        raise DatasetError(f"{name}: unknown split {split!r}; splits are {list(entry.splits)}")
+    selection = {k: options.pop(k) for k in entry.selection_options if k in options}
+    ds = build_dataset(name, root=root, rebuild=rebuild, workers=workers, progress=progress, **options)
+    indices = entry.select(ds, split, **selection)
+    return ds.subset(indices, name=f"{name}/{split}")

@@ -1,0 +1,121 @@
+"""The registry behind :func:`neuro.datasets.load`: one entry per generated dataset.
+
+Each entry knows its parameter dataclass (every field is a generation option and part of the
+cache key), its splits, and how to build and select. Options that only select samples (such
+as ``holdout``) are not part of the cache key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+
+from neuro.core.errors import DatasetError, ParameterError
+from neuro.datasets import ndigits
+from neuro.datasets.base import PackedEventDataset
+from neuro.datasets.cache import cache_path, cached
+
+
+@dataclass(frozen=True)
+class DatasetEntry:
+    """How to build, cache and split one generated dataset.
+
+    Attributes:
+        name: the name given to :func:`load`.
+        summary: one line for ``neuro data list``.
+        params_type: frozen dataclass of generation options.
+        splits: the split names :func:`load` accepts.
+        build: ``build(params, workers, progress) -> dataset``.
+        select: ``select(dataset, split, **selection) -> indices``.
+        selection_options: option names passed to ``select`` instead of ``params_type``.
+        requires: external programs or packages generation needs (for the listing).
+    """
+
+    name: str
+    summary: str
+    params_type: type
+    splits: tuple[str, ...]
+    build: Callable[..., Any]
+    select: Callable[..., np.ndarray]
+    selection_options: tuple[str, ...] = ()
+    requires: tuple[str, ...] = ()
+
+
+def _select_by_split(ds: PackedEventDataset, split: str) -> np.ndarray:
+    if split == "all":
+        return np.arange(len(ds))
+    return np.flatnonzero(ds.extras["split"] == split)
+
+
+def _build_ndigits(params: ndigits.NDigitsParams, workers: int, progress: Any) -> PackedEventDataset:
+    return ndigits.generate(params, workers=workers, progress=progress)
+
+
+def _entries() -> dict[str, DatasetEntry]:
+    entries = [
+        DatasetEntry(
+            name=ndigits.NAME,
+            summary="scikit-learn's 1,797 handwritten digits in N-MNIST's saccades through a DVS emulator (34x34x2)",
+            params_type=ndigits.NDigitsParams,
+            splits=("train", "val", "test", "all"),
+            build=_build_ndigits,
+            select=_select_by_split,
+        ),
+    ]
+    return {e.name: e for e in entries}
+
+
+DATASETS: Mapping[str, DatasetEntry] = MappingProxyType(_entries())
+
+
+def get_entry(name: str) -> DatasetEntry:
+    """The registry entry of ``name``.
+
+    Raises:
+        DatasetError: unknown name (the message lists the known ones).
+    """
+    if name not in DATASETS:
+        raise DatasetError(f"unknown dataset {name!r}; available: {', '.join(sorted(DATASETS))}")
+    return DATASETS[name]
+
+
+def make_params(entry: DatasetEntry, options: Mapping[str, Any]) -> Any:
+    """Build ``entry.params_type`` from ``options``, naming any unknown option."""
+    fields = {f.name for f in dataclasses.fields(entry.params_type)}
+    unknown = sorted(set(options) - fields)
+    if unknown:
+        allowed = sorted(fields | set(entry.selection_options))
+        raise DatasetError(f"{entry.name}: unknown option(s) {unknown}; options are {allowed}")
+    try:
+        return entry.params_type(**options)
+    except TypeError as exc:
+        raise ParameterError(f"{entry.name}: {exc}") from exc
+
+
+def build_dataset(
+    name: str,
+    *,
+    root: str | Path | None = None,
+    rebuild: bool = False,
+    workers: int = 1,
+    progress: Callable[[int, int], None] | None = None,
+    **options: Any,
+) -> PackedEventDataset:
+    """The whole generated dataset ``name`` (all splits), from the cache or freshly built."""
+    entry = get_entry(name)
+    params = make_params(entry, options)
+    key = {"name": name, **dataclasses.asdict(params)}
+    return cached(name, key, lambda: entry.build(params, workers, progress), root=root, rebuild=rebuild)
+
+
+def dataset_cache_path(name: str, root: str | Path | None = None, **options: Any) -> Path:
+    """Where :func:`build_dataset` caches ``name`` generated with ``options``."""
+    entry = get_entry(name)
+    params = make_params(entry, options)
+    return cache_path(name, {"name": name, **dataclasses.asdict(params)}, root)
