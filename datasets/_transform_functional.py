@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from neuro.core.errors import EventFieldError, EventValueError, ParameterError
-from neuro.core.events import SensorSize, check_sensor_size, is_audio, validate_events
+from neuro.core.events import AUDIO_DTYPE, EVENT_DTYPE, SensorSize, check_sensor_size, is_audio, validate_events
 from neuro.datasets import _transform_kernels as kernels
 
 
@@ -88,8 +88,12 @@ def require_2d(events: np.ndarray, what: str) -> None:
         raise EventFieldError(f"{what} needs 2-D events with a 'y' field (x, y, t, p), got 1-D (t, x, p) events", "y")
 
 
-def _valid(events: Any, sensor_size: Sequence[int] | None = None) -> tuple[np.ndarray, SensorSize | None]:
+def check_events(events: Any, sensor_size: Sequence[int] | None = None) -> tuple[np.ndarray, SensorSize | None]:
+    """Validated canonical events: one compiled pass for canonical arrays, else ``validate_events``."""
     size = check_sensor_size(sensor_size) if sensor_size is not None else None
+    if isinstance(events, np.ndarray) and events.ndim == 1 and events.dtype in (EVENT_DTYPE, AUDIO_DTYPE):
+        if kernels.first_invalid(events, size) < 0:
+            return events, size
     return validate_events(events, size), size
 
 
@@ -121,7 +125,7 @@ def denoise(events: np.ndarray, sensor_size: Sequence[int], filter_time: int, *,
         >>> denoise(e, (8, 8, 2), filter_time=100)["x"].tolist()
         [1]
     """
-    events, size = _valid(events, sensor_size)
+    events, size = check_events(events, sensor_size)
     require_2d(events, "denoise")
     ft = check_int(filter_time, "filter_time", low=1)
     w, h, _ = size  # type: ignore[misc]
@@ -152,7 +156,7 @@ def filter_refractory(events: np.ndarray, sensor_size: Sequence[int], delta: int
         >>> filter_refractory(e, (2, 1, 2), delta=10)["t"].tolist()
         [0, 12, 13]
     """
-    events, size = _valid(events, sensor_size)
+    events, size = check_events(events, sensor_size)
     d = check_int(delta, "delta")
     w, h, _ = size  # type: ignore[misc]
     y = None if is_audio(events) else events["y"]
@@ -231,7 +235,7 @@ def downsample(
         >>> downsample(e, (128, 128, 2), target_size=(32, 32))["x"].tolist()
         [0, 0, 31]
     """
-    events, size = _valid(events, sensor_size)
+    events, size = check_events(events, sensor_size)
     fx, fy, target = _spatial_rule(size, spatial_factor, target_size)  # type: ignore[arg-type]
     tf = check_real(time_factor, "time_factor", high=math.inf)
     if tf == 0:
@@ -272,7 +276,7 @@ def jitter_time(events: np.ndarray, std: float, rng: np.random.Generator, *, dro
         >>> len(jitter_time(e, std=10.0, rng=np.random.default_rng(0)))
         2
     """
-    events, _ = _valid(events)
+    events, _ = check_events(events)
     s = check_real(std, "std")
     rng = check_rng(rng)
     t = np.rint(events["t"] + rng.normal(0.0, s, len(events))).astype(np.int64) if s > 0 else events["t"].copy()
@@ -310,7 +314,7 @@ def drop_events(events: np.ndarray, p: float, rng: np.random.Generator) -> np.nd
         >>> len(drop_events(e, 1.0, np.random.default_rng(0)))
         0
     """
-    events, _ = _valid(events)
+    events, _ = check_events(events)
     q = check_real(p, "p", high=1.0)
     rng = check_rng(rng)
     return events[rng.random(len(events)) >= q]
@@ -339,7 +343,7 @@ def drop_by_time(events: np.ndarray, duration_ratio: float, rng: np.random.Gener
         >>> len(drop_by_time(e, 0.0, np.random.default_rng(0)))
         4
     """
-    events, _ = _valid(events)
+    events, _ = check_events(events)
     r = check_real(duration_ratio, "duration_ratio", high=1.0, high_open=True)
     rng = check_rng(rng)
     if len(events) == 0:
@@ -376,7 +380,7 @@ def drop_by_area(events: np.ndarray, sensor_size: Sequence[int], area_ratio: flo
         >>> len(drop_by_area(e, (3, 1, 2), 0.0, np.random.default_rng(0)))
         3
     """
-    events, size = _valid(events, sensor_size)
+    events, size = check_events(events, sensor_size)
     require_2d(events, "drop_by_area")
     r = check_real(area_ratio, "area_ratio", high=1.0, high_open=True)
     rng = check_rng(rng)
@@ -410,7 +414,7 @@ def crop(events: np.ndarray, sensor_size: Sequence[int], origin: tuple[int, int]
         >>> crop(e, (4, 2, 2), origin=(2, 0), size=(2, 2))["x"].tolist()
         [0, 1]
     """
-    events, sensor = _valid(events, sensor_size)
+    events, sensor = check_events(events, sensor_size)
     require_2d(events, "crop")
     w, h = check_size2(size, "size", sensor)
     x0 = check_int(origin[0], "origin", high=sensor[0] - w)  # type: ignore[index]
@@ -430,7 +434,7 @@ def flip_lr(events: np.ndarray, sensor_size: Sequence[int]) -> np.ndarray:
         >>> flip_lr(make_events(x=[0, 3], y=[0, 0], t=[0, 1], p=[1, 1]), (4, 1, 2))["x"].tolist()
         [3, 0]
     """
-    events, size = _valid(events, sensor_size)
+    events, size = check_events(events, sensor_size)
     require_2d(events, "flip_lr")
     out = events.copy()
     out["x"] = size[0] - 1 - events["x"]  # type: ignore[index]
@@ -445,7 +449,7 @@ def flip_ud(events: np.ndarray, sensor_size: Sequence[int]) -> np.ndarray:
         >>> flip_ud(make_events(x=[0, 0], y=[0, 2], t=[0, 1], p=[1, 1]), (1, 3, 2))["y"].tolist()
         [2, 0]
     """
-    events, size = _valid(events, sensor_size)
+    events, size = check_events(events, sensor_size)
     require_2d(events, "flip_ud")
     out = events.copy()
     out["y"] = size[1] - 1 - events["y"]  # type: ignore[index]
@@ -471,7 +475,7 @@ def flip_polarity(events: np.ndarray) -> np.ndarray:
         >>> flip_polarity(make_events(x=[0, 0], y=[0, 0], t=[0, 1], p=[1, 0]))["p"].tolist()
         [0, 1]
     """
-    events, _ = _valid(events)
+    events, _ = check_events(events)
     out = events.copy()
     out["p"] = _inverted_polarity(events)
     return out
@@ -491,7 +495,7 @@ def reverse_time(events: np.ndarray, *, flip_polarities: bool = True) -> np.ndar
         >>> r["t"].tolist(), r["x"].tolist(), r["p"].tolist()
         ([5, 8], [1, 0], [0, 0])
     """
-    events, _ = _valid(events)
+    events, _ = check_events(events)
     out = events[::-1].copy()
     if len(out):
         out["t"] = int(events["t"][0]) + int(events["t"][-1]) - out["t"]
@@ -508,7 +512,7 @@ def merge_polarities(events: np.ndarray) -> np.ndarray:
         >>> merge_polarities(make_events(x=[0, 0], y=[0, 0], t=[0, 1], p=[1, 0]))["p"].tolist()
         [0, 0]
     """
-    events, _ = _valid(events)
+    events, _ = check_events(events)
     out = events.copy()
     out["p"] = 0
     return out

@@ -61,12 +61,31 @@ def _refractory_loop(
     return keep
 
 
-_LOOPS: dict[str, Callable[..., np.ndarray]] = {"denoise": _denoise_loop, "refractory": _refractory_loop}
+def _first_invalid_loop(
+    x: np.ndarray, y: np.ndarray, use_y: bool, t: np.ndarray, p: np.ndarray, width: int, height: int, n_p: int
+) -> int:
+    previous = 0
+    for i in range(t.shape[0]):
+        ti = t[i]
+        if ti < previous or x[i] < 0 or x[i] >= width or p[i] < 0 or p[i] >= n_p:
+            return i
+        if use_y and (y[i] < 0 or y[i] >= height):
+            return i
+        previous = ti
+    return -1
+
+
+_LOOPS: dict[str, Callable[..., Any]] = {
+    "denoise": _denoise_loop,
+    "refractory": _refractory_loop,
+    "first_invalid": _first_invalid_loop,
+}
 
 
 @functools.cache
 def compiled(name: str) -> Any:
-    """The ``numba.njit`` dispatcher of loop ``name`` (``"denoise"`` or ``"refractory"``), compiled once.
+    """The ``numba.njit`` dispatcher of loop ``name`` (``"denoise"``, ``"refractory"``, ``"first_invalid"``),
+    compiled once.
 
     Raises:
         KeyError: unknown loop name.
@@ -96,3 +115,19 @@ def refractory_mask(x: np.ndarray, y: np.ndarray | None, t: np.ndarray, width: i
     """
     use_y = y is not None
     return compiled("refractory")(x, y if use_y else x, use_y, t, int(width), int(height), int(delta))
+
+
+def first_invalid(events: np.ndarray, sensor_size: tuple[int, int, int] | None) -> int:
+    """Index of the first event that breaks an event-array rule, or -1 if all are valid.
+
+    One compiled pass over an array that already has a canonical dtype, checking what
+    :func:`neuro.core.events.validate_events` checks for it: ``t`` non-negative and
+    non-decreasing, coordinates non-negative and, with ``sensor_size``, inside the sensor, and
+    ``0 <= p < max(P, 2)``. Callers re-run ``validate_events`` on failure for its typed error.
+    """
+    big = np.iinfo(np.int32).max
+    w, h, n_p = (big, big, big) if sensor_size is None else (sensor_size[0], sensor_size[1], max(sensor_size[2], 2))
+    names = events.dtype.names or ()
+    use_y = "y" in names
+    y = events["y"] if use_y else events["x"]
+    return int(compiled("first_invalid")(events["x"], y, use_y, events["t"], events["p"], w, h, n_p))

@@ -35,8 +35,9 @@ from typing import Any, Protocol
 import numpy as np
 
 from neuro.core.errors import ParameterError
-from neuro.core.events import SensorSize, check_sensor_size, to_frames, to_voxel_grid, validate_events
+from neuro.core.events import SensorSize, check_sensor_size, to_frames, to_voxel_grid
 from neuro.datasets._transform_functional import (
+    check_events,
     check_int,
     check_real,
     check_rng,
@@ -111,7 +112,7 @@ def _check_p(p: Any) -> None:
 
 
 def _unchanged(events: np.ndarray, sensor_size: SensorSize | None = None, *, need_2d: str = "") -> np.ndarray:
-    events = validate_events(events, sensor_size)
+    events, _ = check_events(events, sensor_size)
     if need_2d:
         require_2d(events, need_2d)  # the same error whatever the random draw
     return events.copy()
@@ -455,7 +456,7 @@ class MergePolarities:
         return (self.sensor_size[0], self.sensor_size[1], 1)
 
     def __call__(self, events: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
-        return merge_polarities(validate_events(events, self.sensor_size))
+        return merge_polarities(check_events(events, self.sensor_size)[0])
 
 
 @dataclass(frozen=True)
