@@ -10,7 +10,7 @@ Example:
     >>> from neuro.core.events import make_events, to_frames
     >>> from neuro.datasets.base import PackedEventDataset
     >>> a = make_events(x=[0, 1], y=[0, 0], t=[0, 2500], p=[1, 0])
-    >>> b = make_events(x=[1], y=[1], t=[500], p=[1])
+    >>> b = make_events(x=[1, 0], y=[1, 1], t=[500, 1500], p=[1, 1])
     >>> ds = PackedEventDataset.from_samples("toy", [a, b], [0, 1], (2, 2, 2), ("a", "b"))
     >>> frames = TorchEventDataset(ds, lambda e: to_frames(e, (2, 2, 2), time_window=1000))
     >>> frames[0][0].shape[0], frames[1][0].shape[0]  # time bins per sample
