@@ -88,6 +88,18 @@ def require_2d(events: np.ndarray, what: str) -> None:
         raise EventFieldError(f"{what} needs 2-D events with a 'y' field (x, y, t, p), got 1-D (t, x, p) events", "y")
 
 
+def take(events: np.ndarray, index: Any = slice(None)) -> np.ndarray:
+    """A new array of ``events[index]`` (a mask, indices or a slice), copied as raw records.
+
+    numpy copies a packed structured dtype such as :data:`EVENT_DTYPE` (13 bytes, unaligned)
+    field by field, up to 10x slower than copying opaque ``void`` records of the same size.
+    """
+    raw = events.view(np.dtype((np.void, events.dtype.itemsize)))[index]
+    if isinstance(index, slice):  # a view: copy it (masks and index arrays already copy)
+        raw = raw.copy()
+    return raw.view(events.dtype)
+
+
 def check_events(events: Any, sensor_size: Sequence[int] | None = None) -> tuple[np.ndarray, SensorSize | None]:
     """Validated canonical events: one compiled pass for canonical arrays, else ``validate_events``."""
     size = check_sensor_size(sensor_size) if sensor_size is not None else None
@@ -129,7 +141,7 @@ def denoise(events: np.ndarray, sensor_size: Sequence[int], filter_time: int, *,
     require_2d(events, "denoise")
     ft = check_int(filter_time, "filter_time", low=1)
     w, h, _ = size  # type: ignore[misc]
-    return events[kernels.denoise_mask(events["x"], events["y"], events["t"], w, h, ft, bool(diagonal))]
+    return take(events, kernels.denoise_mask(events["x"], events["y"], events["t"], w, h, ft, bool(diagonal)))
 
 
 def filter_refractory(events: np.ndarray, sensor_size: Sequence[int], delta: int) -> np.ndarray:
@@ -160,7 +172,7 @@ def filter_refractory(events: np.ndarray, sensor_size: Sequence[int], delta: int
     d = check_int(delta, "delta")
     w, h, _ = size  # type: ignore[misc]
     y = None if is_audio(events) else events["y"]
-    return events[kernels.refractory_mask(events["x"], y, events["t"], w, 1 if y is None else h, d)]
+    return take(events, kernels.refractory_mask(events["x"], y, events["t"], w, 1 if y is None else h, d))
 
 
 def downsampled_sensor_size(
@@ -240,7 +252,7 @@ def downsample(
     tf = check_real(time_factor, "time_factor", high=math.inf)
     if tf == 0:
         raise ParameterError("time_factor must be positive, got 0", field="time_factor")
-    out = events.copy()
+    out = take(events)
     axes = (("x", 0, fx),) if is_audio(events) else (("x", 0, fx), ("y", 1, fy))
     for name, axis, f in axes:
         if target is not None:
@@ -280,14 +292,14 @@ def jitter_time(events: np.ndarray, std: float, rng: np.random.Generator, *, dro
     s = check_real(std, "std")
     rng = check_rng(rng)
     t = np.rint(events["t"] + rng.normal(0.0, s, len(events))).astype(np.int64) if s > 0 else events["t"].copy()
-    out = events.copy()
+    out = take(events)
     if drop_negative:
         keep = t >= 0
-        out, t = out[keep], t[keep]
+        out, t = take(out, keep), t[keep]
     else:
         np.maximum(t, 0, out=t)
     order = np.argsort(t, kind="stable")
-    out = out[order]
+    out = take(out, order)
     out["t"] = t[order]
     return out
 
@@ -317,7 +329,7 @@ def drop_events(events: np.ndarray, p: float, rng: np.random.Generator) -> np.nd
     events, _ = check_events(events)
     q = check_real(p, "p", high=1.0)
     rng = check_rng(rng)
-    return events[rng.random(len(events)) >= q]
+    return take(events, rng.random(len(events)) >= q)
 
 
 def drop_by_time(events: np.ndarray, duration_ratio: float, rng: np.random.Generator) -> np.ndarray:
@@ -347,13 +359,13 @@ def drop_by_time(events: np.ndarray, duration_ratio: float, rng: np.random.Gener
     r = check_real(duration_ratio, "duration_ratio", high=1.0, high_open=True)
     rng = check_rng(rng)
     if len(events) == 0:
-        return events.copy()
+        return take(events)
     t = events["t"]
     span = int(t[-1]) - int(t[0]) + 1
     d = math.floor(r * span)
     start = int(t[0]) + int(rng.integers(0, span - d + 1))
     lo, hi = np.searchsorted(t, [start, start + d], side="left")
-    return np.concatenate([events[:lo], events[hi:]])
+    return take(events, np.r_[0:lo, hi : len(events)])
 
 
 def drop_by_area(events: np.ndarray, sensor_size: Sequence[int], area_ratio: float, rng: np.random.Generator) -> np.ndarray:
@@ -389,7 +401,7 @@ def drop_by_area(events: np.ndarray, sensor_size: Sequence[int], area_ratio: flo
     x0, y0 = int(rng.integers(0, w - cw + 1)), int(rng.integers(0, h - ch + 1))
     x, y = events["x"], events["y"]
     inside = (x >= x0) & (x < x0 + cw) & (y >= y0) & (y < y0 + ch)
-    return events[~inside]
+    return take(events, ~inside)
 
 
 def crop(events: np.ndarray, sensor_size: Sequence[int], origin: tuple[int, int], size: tuple[int, int]) -> np.ndarray:
@@ -420,7 +432,7 @@ def crop(events: np.ndarray, sensor_size: Sequence[int], origin: tuple[int, int]
     x0 = check_int(origin[0], "origin", high=sensor[0] - w)  # type: ignore[index]
     y0 = check_int(origin[1], "origin", high=sensor[1] - h)  # type: ignore[index]
     x, y = events["x"], events["y"]
-    out = events[(x >= x0) & (x < x0 + w) & (y >= y0) & (y < y0 + h)]
+    out = take(events, (x >= x0) & (x < x0 + w) & (y >= y0) & (y < y0 + h))
     out["x"] -= x0
     out["y"] -= y0
     return out
@@ -436,7 +448,7 @@ def flip_lr(events: np.ndarray, sensor_size: Sequence[int]) -> np.ndarray:
     """
     events, size = check_events(events, sensor_size)
     require_2d(events, "flip_lr")
-    out = events.copy()
+    out = take(events)
     out["x"] = size[0] - 1 - events["x"]  # type: ignore[index]
     return out
 
@@ -451,7 +463,7 @@ def flip_ud(events: np.ndarray, sensor_size: Sequence[int]) -> np.ndarray:
     """
     events, size = check_events(events, sensor_size)
     require_2d(events, "flip_ud")
-    out = events.copy()
+    out = take(events)
     out["y"] = size[1] - 1 - events["y"]  # type: ignore[index]
     return out
 
@@ -476,7 +488,7 @@ def flip_polarity(events: np.ndarray) -> np.ndarray:
         [0, 1]
     """
     events, _ = check_events(events)
-    out = events.copy()
+    out = take(events)
     out["p"] = _inverted_polarity(events)
     return out
 
@@ -496,7 +508,7 @@ def reverse_time(events: np.ndarray, *, flip_polarities: bool = True) -> np.ndar
         ([5, 8], [1, 0], [0, 0])
     """
     events, _ = check_events(events)
-    out = events[::-1].copy()
+    out = take(events, slice(None, None, -1))
     if len(out):
         out["t"] = int(events["t"][0]) + int(events["t"][-1]) - out["t"]
         if flip_polarities:
@@ -513,6 +525,6 @@ def merge_polarities(events: np.ndarray) -> np.ndarray:
         [0, 0]
     """
     events, _ = check_events(events)
-    out = events.copy()
+    out = take(events)
     out["p"] = 0
     return out

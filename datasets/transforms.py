@@ -57,6 +57,7 @@ from neuro.datasets._transform_functional import (
     merge_polarities,
     require_2d,
     reverse_time,
+    take,
 )
 
 __all__ = [
@@ -115,7 +116,7 @@ def _unchanged(events: np.ndarray, sensor_size: SensorSize | None = None, *, nee
     events, _ = check_events(events, sensor_size)
     if need_2d:
         require_2d(events, need_2d)  # the same error whatever the random draw
-    return events.copy()
+    return take(events)
 
 
 @dataclass(frozen=True)

@@ -192,6 +192,22 @@ def test_compiled_validation_agrees_with_validate_events(data):
         assert (info.value.field, info.value.index) == expected[1:]
 
 
+def test_strided_views_and_other_layouts_give_the_same_result(rng):
+    events = random_events(rng, n=2000)
+    strided = events[::3]
+    txyp = np.empty(len(strided), dtype=[("t", "<u8"), ("x", "<u2"), ("y", "<u2"), ("p", "?")])
+    for f in ("t", "x", "y", "p"):
+        txyp[f] = strided[f]
+    base = np.ascontiguousarray(strided)
+    for transform in (tf.Denoise((16, 12, 2), 3000), tf.RandomTimeReversal(p=1.0), tf.DropEvents(0.5), tf.TimeJitter(50.0)):
+        expected = transform(base, rng=np.random.default_rng(5))
+        for variant in (strided, txyp):
+            same_order(transform(variant, rng=np.random.default_rng(5)), expected)
+    out = tf.RandomFlipLR((16, 12, 2), p=0.0)(strided, rng=rng)
+    out["x"] = 0  # a new array, never a view of the input
+    assert strided["x"].any()
+
+
 # ---------- random transforms ----------
 
 
