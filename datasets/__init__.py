@@ -64,5 +64,4 @@ def load(
         raise DatasetError(f"{name}: unknown split {split!r}; splits are {list(entry.splits)}")
     selection = {k: options.pop(k) for k in entry.selection_options if k in options}
     ds = build_dataset(name, root=root, rebuild=rebuild, workers=workers, progress=progress, **options)
-    indices = entry.select(ds, split, **selection)
-    return ds.subset(indices, name=f"{name}/{split}")
+    return entry.select(ds, split, **selection)

@@ -29,22 +29,49 @@ class DatasetEntry:
     Attributes:
         name: the name given to :func:`load`.
         summary: one line for ``neuro data list``.
-        params_type: frozen dataclass of generation options.
+        params_type: frozen dataclass of generation options (all part of the cache key).
         splits: the split names :func:`load` accepts.
-        build: ``build(params, workers, progress) -> dataset``.
-        select: ``select(dataset, split, **selection) -> indices``.
+        load_all: ``load_all(params, root, rebuild, workers, progress) -> dataset`` (every split).
+        select: ``select(dataset, split, **selection) -> dataset`` of one split.
         selection_options: option names passed to ``select`` instead of ``params_type``.
-        requires: external programs or packages generation needs (for the listing).
+        requires: external programs generation needs (shown by ``neuro data list``).
+        cache_params: ``cache_params(params) -> dict`` hashed into the cache key.
     """
 
     name: str
     summary: str
     params_type: type
     splits: tuple[str, ...]
-    build: Callable[..., Any]
-    select: Callable[..., np.ndarray]
+    load_all: Callable[..., Any]
+    select: Callable[..., Any]
     selection_options: tuple[str, ...] = ()
     requires: tuple[str, ...] = ()
+    cache_params: Callable[[Any], dict[str, Any]] = dataclasses.asdict
+
+
+def packed_entry(
+    name: str,
+    summary: str,
+    params_type: type,
+    generate: Callable[..., PackedEventDataset],
+    splits: tuple[str, ...],
+    select_indices: Callable[..., np.ndarray],
+    selection_options: tuple[str, ...] = (),
+    requires: tuple[str, ...] = (),
+) -> DatasetEntry:
+    """An entry for a generator producing a :class:`PackedEventDataset` cached as one file."""
+
+    def cache_params(params: Any) -> dict[str, Any]:
+        return {"name": name, **dataclasses.asdict(params)}
+
+    def load_all(params: Any, root: Any, rebuild: bool, workers: int, progress: Any) -> PackedEventDataset:
+        build = lambda: generate(params, workers=workers, progress=progress)  # noqa: E731
+        return cached(name, cache_params(params), build, root=root, rebuild=rebuild)
+
+    def select(ds: PackedEventDataset, split: str, **selection: Any) -> PackedEventDataset:
+        return ds.subset(select_indices(ds, split, **selection), name=f"{name}/{split}")
+
+    return DatasetEntry(name, summary, params_type, splits, load_all, select, selection_options, requires, cache_params)
 
 
 def _select_by_split(ds: PackedEventDataset, split: str) -> np.ndarray:
@@ -53,19 +80,15 @@ def _select_by_split(ds: PackedEventDataset, split: str) -> np.ndarray:
     return np.flatnonzero(ds.extras["split"] == split)
 
 
-def _build_ndigits(params: ndigits.NDigitsParams, workers: int, progress: Any) -> PackedEventDataset:
-    return ndigits.generate(params, workers=workers, progress=progress)
-
-
 def _entries() -> dict[str, DatasetEntry]:
     entries = [
-        DatasetEntry(
-            name=ndigits.NAME,
-            summary="scikit-learn's 1,797 handwritten digits in N-MNIST's saccades through a DVS emulator (34x34x2)",
-            params_type=ndigits.NDigitsParams,
-            splits=("train", "val", "test", "all"),
-            build=_build_ndigits,
-            select=_select_by_split,
+        packed_entry(
+            ndigits.NAME,
+            "scikit-learn's 1,797 handwritten digits in N-MNIST's saccades through a DVS emulator (34x34x2)",
+            ndigits.NDigitsParams,
+            ndigits.generate,
+            ("train", "val", "test", "all"),
+            _select_by_split,
         ),
     ]
     return {e.name: e for e in entries}
@@ -106,16 +129,15 @@ def build_dataset(
     workers: int = 1,
     progress: Callable[[int, int], None] | None = None,
     **options: Any,
-) -> PackedEventDataset:
+) -> Any:
     """The whole generated dataset ``name`` (all splits), from the cache or freshly built."""
     entry = get_entry(name)
     params = make_params(entry, options)
-    key = {"name": name, **dataclasses.asdict(params)}
-    return cached(name, key, lambda: entry.build(params, workers, progress), root=root, rebuild=rebuild)
+    return entry.load_all(params, root, rebuild, workers, progress)
 
 
 def dataset_cache_path(name: str, root: str | Path | None = None, **options: Any) -> Path:
-    """Where :func:`build_dataset` caches ``name`` generated with ``options``."""
+    """Where ``name`` generated with ``options`` is cached."""
     entry = get_entry(name)
     params = make_params(entry, options)
-    return cache_path(name, {"name": name, **dataclasses.asdict(params)}, root)
+    return cache_path(name, entry.cache_params(params), root)
