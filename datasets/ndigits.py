@@ -55,6 +55,7 @@ class NDigitsParams:
         frame_us: rendering interval.
         seed: base seed of the per-sample generators.
         split_seed: seed of the stratified split.
+        limit: generate only the first ``limit`` digits (0: all 1,797), for quick trials.
         version: generator version; bump when the recipe changes.
     """
 
@@ -67,6 +68,7 @@ class NDigitsParams:
     frame_us: int = 1000
     seed: int = 0
     split_seed: int = 0
+    limit: int = 0
     version: int = 1
 
     def __post_init__(self) -> None:
@@ -74,6 +76,8 @@ class NDigitsParams:
             value = getattr(self, name)
             if int(value) != value or value <= 0:
                 raise ParameterError(f"NDigitsParams.{name} must be a positive integer, got {value!r}", name)
+        if int(self.limit) != self.limit or self.limit < 0:
+            raise ParameterError(f"NDigitsParams.limit must be a non-negative integer, got {self.limit!r}", "limit")
         if self.frame_us > self.leg_us:
             raise ParameterError("NDigitsParams.frame_us must not exceed leg_us", "frame_us")
         self.dvs()  # validates the pixel parameters
@@ -186,7 +190,7 @@ def generate(
 
     Args:
         params: generator parameters (default :class:`NDigitsParams`).
-        indices: source digit indices to generate (default all).
+        indices: source digit indices to generate (default all, or the first ``params.limit``).
         workers: processes to use (where ``fork`` is available); the result does not depend on it.
         progress: called as ``progress(done, total)`` as samples complete.
 
@@ -196,7 +200,10 @@ def generate(
     params = params or NDigitsParams()
     _images, labels = load_digit_images()
     split = stratified_split(labels, params.split_seed)
-    chosen = np.arange(len(labels)) if indices is None else np.asarray(indices, dtype=np.int64)
+    if indices is None:
+        chosen = np.arange(params.limit or len(labels))
+    else:
+        chosen = np.asarray(indices, dtype=np.int64)
     if chosen.size and (chosen.min() < 0 or chosen.max() >= len(labels)):
         raise ParameterError(f"indices must lie in [0, {len(labels)})", "indices")
     chunks = np.array_split(chosen, max(1, -(-len(chosen) // 50)))

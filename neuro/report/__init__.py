@@ -1,0 +1,1 @@
+"""neuro.report: plots and reports (matplotlib, imported lazily by callers)."""
