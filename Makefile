@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # Every install goes through constraints.txt: torch==2.13.0 is the local CPU wheel.
 PIP := $(BIN)/python -m pip install --quiet -c constraints.txt
 
-.PHONY: demo test lint docs golden clean
+.PHONY: demo test lint docs golden clean tts
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +18,15 @@ $(VENV)/.installed-test: $(VENV)/.installed
 	$(PIP) -e '.[test]'
 	touch $@
 
+# spoken-digits synthesises speech with espeak-ng and flite (Debian packages). As root with apt we
+# install them; otherwise we say how, and the tests that need them are skipped.
+tts:
+	@if command -v espeak-ng >/dev/null 2>&1 && command -v flite >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq espeak-ng flite >/dev/null) \
+		|| echo "warning: could not install espeak-ng and flite; spoken-digits tests will be skipped"; \
+	else echo "note: spoken-digits needs espeak-ng and flite: sudo apt-get install espeak-ng flite"; fi
+
 demo: $(VENV)/.installed
 	$(BIN)/neuro info
 
@@ -28,7 +37,7 @@ lint: $(VENV)/.installed-test
 docs: $(VENV)/.installed-test
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet --site-dir $(VENV)/site
 
-test: lint docs
+test: lint docs tts
 	$(BIN)/python -m pytest
 
 # Regenerate the golden neuron trajectories (float64) after an intended change of a model.
