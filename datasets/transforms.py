@@ -36,12 +36,8 @@ import numpy as np
 
 from neuro.core.errors import ParameterError
 from neuro.core.events import SensorSize, check_sensor_size, to_frames, to_voxel_grid
+from neuro.datasets._transform_checks import check_events, check_int, check_real, check_rng, check_size2, require_2d, take
 from neuro.datasets._transform_functional import (
-    check_events,
-    check_int,
-    check_real,
-    check_rng,
-    check_size2,
     crop,
     denoise,
     downsample,
@@ -55,9 +51,7 @@ from neuro.datasets._transform_functional import (
     flip_ud,
     jitter_time,
     merge_polarities,
-    require_2d,
     reverse_time,
-    take,
 )
 
 __all__ = [
