@@ -99,11 +99,11 @@ def _denoise_verdict(filter_time: int) -> Callable[[np.ndarray, Any, Any], str]:
         verdict = _exact(events, ours, theirs)
         if verdict == "identical":
             return verdict
-        late = (ours["t"] >= filter_time, theirs["t"] >= filter_time)
-        after = _exact(events, ours[late[0]], theirs[late[1]])
+        late = _exact(events, ours[ours["t"] >= filter_time], theirs[theirs["t"] >= filter_time])
+        early = int((ours["t"] < filter_time).sum()), int((theirs["t"] < filter_time).sum())
         return (
-            f"{verdict}; {after} from t = filter_time on (tonic starts every pixel memory at filter_time, "
-            "so it keeps early events whose neighbours never fired)"
+            f"{late} from t = filter_time on; before it ours keeps {early[0]} and tonic {early[1]} events (tonic starts "
+            "every pixel memory at filter_time, so early events count neighbours that never fired)"
         )
 
     return compare
@@ -170,7 +170,7 @@ def _dense_verdict(reason: str, explain: Callable[[np.ndarray], np.ndarray] | No
         diff = float(np.abs(ours.astype(np.float64) - theirs.astype(np.float64)).max()) if ours.size else 0.0
         if diff == 0:
             return f"identical {ours.shape}"
-        verdict = f"DIFFERENT values, max |diff| {diff:.3g}" + (f" ({reason})" if reason else "")
+        verdict = f"DIFFERENT values, max abs difference {diff:.3g}" + (f" ({reason})" if reason else "")
         if explain is not None:
             same = np.array_equal(explain(events), theirs)
             verdict += "; with tonic's scaling the same grid " + ("equals tonic's exactly" if same else "still differs")
@@ -288,7 +288,7 @@ def run_benchmarks(
 
 
 def _rate(value: float | None) -> str:
-    return "–" if value is None else f"{value:.3g}"
+    return "–" if value is None else f"{value / 1e6:.3g} M"
 
 
 def format_table(results: list[Result]) -> str:
@@ -348,8 +348,9 @@ def render_section(results: list[Result], args: argparse.Namespace, tonic: Modul
 
 Throughput of `neuro.datasets.transforms` against tonic's equivalents in the same process, on one
 random DVS128 recording (128 × 128 × 2, {args.events:,} events with uniform pixels and polarities over
-1 s, starting at t = 0). Median of {args.repeats} calls after a warm-up call; the Numba compile time of
-the two per-pixel filters is the warm-up call minus the median. tonic's denoise and refractory
+1 s, starting at t = 0). Events per second, median of {args.repeats} calls after a warm-up call (M = 10⁶). The
+Numba compile time is the warm-up call minus the median; the first row's also includes compiling the
+one-pass input validation that every transform shares. tonic's denoise and refractory
 filters are per-event Python loops and were timed on the first {min(args.loop_events, args.events):,}
 events (events/s is per event either way). Our times include validating the input (sorted time,
 coordinates inside the sensor), which tonic does not do. Agreement compares the outputs of the two
