@@ -45,6 +45,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
@@ -136,6 +137,11 @@ def gammatone_sos(centre_freqs: Any, sample_rate: float) -> np.ndarray:
         equals scipy's transfer function (poles and zeros in closed form, see the module).
     """
     freqs = np.atleast_1d(np.asarray(centre_freqs, dtype=np.float64))
+    return _gammatone_sos(tuple(freqs.tolist()), float(sample_rate)).copy()
+
+
+@functools.lru_cache(maxsize=32)
+def _gammatone_sos(freqs: tuple[float, ...], sample_rate: float) -> np.ndarray:
     sos = np.zeros((len(freqs), 4, 6))
     u = np.exp(1j * np.pi * (2 * np.arange(4) + 1) / 4)  # fourth roots of -1
     for c, f in enumerate(freqs):
@@ -162,12 +168,17 @@ def gammatone_filterbank(audio: np.ndarray, sample_rate: float, centre_freqs: An
     Returns:
         ``(T, C)`` float64 filter outputs (unit gain at each centre frequency).
     """
-    sos = gammatone_sos(centre_freqs, sample_rate)
+    sos = _gammatone_sos(tuple(np.atleast_1d(np.asarray(centre_freqs, dtype=np.float64)).tolist()), float(sample_rate))
     x = np.asarray(audio, dtype=np.float64)
     out = np.empty((len(x), len(sos)))
     for c in range(len(sos)):  # sosfilt has one filter per call; the sections differ per channel
         out[:, c] = signal.sosfilt(sos[c], x)
     return out
+
+
+@functools.lru_cache(maxsize=32)
+def _butter_lowpass(cutoff_hz: float, sample_rate: float) -> np.ndarray:
+    return signal.butter(2, cutoff_hz, btype="low", fs=sample_rate, output="sos")
 
 
 def hair_cell(bm: np.ndarray, sample_rate: float, compression: float = 0.3, lowpass_hz: float = 1000.0) -> np.ndarray:
@@ -180,10 +191,12 @@ def hair_cell(bm: np.ndarray, sample_rate: float, compression: float = 0.3, lowp
         lowpass_hz: cut-off of the 2nd-order Butterworth low pass (Hz), below Nyquist.
 
     Returns:
-        ``(T, C)`` non-negative-mean drive (the low pass may ring slightly below zero).
+        ``(T, C)`` float32 drive, non-negative on average (the low pass may ring slightly below zero).
     """
-    y = np.maximum(bm, 0.0) ** compression
-    sos = signal.butter(2, lowpass_hz, btype="low", fs=sample_rate, output="sos")
+    bm32 = np.asarray(bm, dtype=np.float32)  # float32 halves the cost of the power law
+    y = np.zeros_like(bm32)
+    np.power(bm32, np.float32(compression), out=y, where=bm32 > 0)  # rectify: only positive samples
+    sos = _butter_lowpass(float(lowpass_hz), float(sample_rate))
     return signal.sosfilt(sos, y, axis=0)
 
 
