@@ -561,7 +561,7 @@ def test_transforms_are_frozen():
 # ---------- benchmark smoke test (no timing assertions) ----------
 
 
-def test_benchmark_functions_run_without_tonic(tmp_path, monkeypatch):
+def test_benchmark_functions_run_without_tonic(tmp_path, monkeypatch, capsys):
     spec = importlib.util.spec_from_file_location("bench_transforms", ROOT / "benchmarks" / "bench_transforms.py")
     bench = importlib.util.module_from_spec(spec)
     monkeypatch.setitem(sys.modules, "bench_transforms", bench)  # dataclasses look their module up
@@ -583,3 +583,6 @@ def test_benchmark_functions_run_without_tonic(tmp_path, monkeypatch):
     assert "second" in text
     assert "first" not in text
     assert text.count("## Event transforms vs tonic") == 1
+    monkeypatch.setitem(sys.modules, "tonic", None)  # makes `import tonic` fail
+    assert bench.main(["--events", "300"]) == 0
+    assert "tonic is not installed" in capsys.readouterr().out
