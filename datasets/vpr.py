@@ -27,6 +27,7 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import importlib.metadata
 import math
 import os
 from collections.abc import Mapping
@@ -128,8 +129,13 @@ class VPRParams:
         return refs + tuple(f"query-{c}" for c in self.conditions)
 
     def cache_params(self) -> dict[str, Any]:
-        """The JSON-serialisable mapping hashed into the cache key (fields plus generator version)."""
-        return {**dataclasses.asdict(self), "generator_version": GENERATOR_VERSION}
+        """The JSON-serialisable mapping hashed into the cache key.
+
+        The fields, the generator version and the versions of the packages the photos come from
+        (a new release could change a photo; the cache then regenerates rather than go stale).
+        """
+        sources = {pkg: importlib.metadata.version(pkg) for pkg in ("scikit-image", "scikit-learn")}
+        return {**dataclasses.asdict(self), "generator_version": GENERATOR_VERSION, "sources": sources}
 
 
 def _effects(traverse: str) -> tuple[str, ...]:
