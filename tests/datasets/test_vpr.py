@@ -13,6 +13,7 @@ from neuro.core.errors import DatasetError, ParameterError
 from neuro.datasets import vpr
 from neuro.datasets.cache import cache_key, cache_path, load_arrays
 from neuro.datasets.vpr import CONDITIONS, VPRParams, VPRTraverse, generate, load_vpr, patch_normalise
+from tests.conftest import ROOT, load_script
 
 SMALL = {"n_places": 200, "image_size": 16}
 
@@ -255,3 +256,18 @@ def test_load_uses_the_cache_and_regenerates_a_corrupt_entry(tmp_path, monkeypat
     assert "regenerating" in caplog.text
     np.testing.assert_array_equal(again.images, first.images)
     np.testing.assert_array_equal(load_arrays(path)["images"], first.images)
+
+
+# --- baseline script ------------------------------------------------------------------------------
+
+
+def test_baseline_script_recall_and_table(capsys):
+    script = load_script(ROOT / "benchmarks" / "vpr_baseline.py")
+    d = np.array([[0.0, 1.0, 2.0], [0.5, 0.3, 0.1], [3.0, 2.0, 1.0]])  # row 1: true place is 2nd best
+    truth = np.array([0, 1, 2])
+    assert script.recall_at(d, truth, 1) == pytest.approx(2 / 3)
+    assert script.recall_at(d, truth, 2) == pytest.approx(1.0)
+    script.main(["--n-places", "20", "--image-size", "8"])
+    out = capsys.readouterr().out
+    assert "benchmarks/vpr_baseline.py --n-places 20" in out
+    assert len([line for line in out.splitlines() if line.startswith("query-")]) == len(CONDITIONS)
