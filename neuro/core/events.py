@@ -358,10 +358,12 @@ def to_voxel_grid(events: np.ndarray, sensor_size: Sequence[int], n_time_bins: i
         lower = np.floor(tn).astype(np.int64)
         frac = tn - lower
         flat = y * w + x
-        np.add.at(grid, (lower, flat), pol * (1.0 - frac))
+        size_flat = n_time_bins * h * w
+        # weighted bincount over (bin, pixel): the upper tap of the last bin falls off the grid
         upper = lower + 1
         keep = upper < n_time_bins
-        np.add.at(grid, (upper[keep], flat[keep]), (pol * frac)[keep])
+        grid = np.bincount(lower * (h * w) + flat, pol * (1.0 - frac), minlength=size_flat)
+        grid += np.bincount((upper * (h * w) + flat)[keep], (pol * frac)[keep], minlength=size_flat)
     return grid.reshape(n_time_bins, 1, h, w)
 
 
