@@ -221,6 +221,7 @@ class VPRTraverse:
         if len(places) and (places.min() < 0 or places.max() >= self.n_places):
             raise DatasetError(f"place indices must lie in [0, {self.n_places}), got [{places.min()}, {places.max()}]")
         for name, value in (("images", images), ("places", places), ("traverse", traverse)):
+            value = value.view()  # read-only view; the caller's array stays writable
             value.setflags(write=False)
             object.__setattr__(self, name, value)
 
