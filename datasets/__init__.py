@@ -40,6 +40,7 @@ from neuro.datasets.transforms import (
     ToFrames,
     ToVoxelGrid,
 )
+from neuro.datasets.vpr import VPRParams, VPRTraverse, load_vpr, patch_normalise
 
 __all__ = [
     "DATASETS",
@@ -63,9 +64,13 @@ __all__ = [
     "TimeJitter",
     "ToFrames",
     "ToVoxelGrid",
+    "VPRParams",
+    "VPRTraverse",
     "build_dataset",
     "cache_dir",
     "load",
+    "load_vpr",
+    "patch_normalise",
 ]
 
 

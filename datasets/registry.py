@@ -17,9 +17,9 @@ from typing import Any
 import numpy as np
 
 from neuro.core.errors import DatasetError, ParameterError
-from neuro.datasets import ndigits
+from neuro.datasets import ndigits, vpr
 from neuro.datasets.base import PackedEventDataset
-from neuro.datasets.cache import cache_path, cached
+from neuro.datasets.cache import cache_path, cached, cached_arrays
 
 
 @dataclass(frozen=True)
@@ -80,6 +80,15 @@ def _select_by_split(ds: PackedEventDataset, split: str) -> np.ndarray:
     return np.flatnonzero(ds.extras["split"] == split)
 
 
+def _load_vpr(params: vpr.VPRParams, root: Any, rebuild: bool, workers: int, progress: Any) -> vpr.VPRTraverse:
+    arrays = cached_arrays(vpr.NAME, params.cache_params(), lambda: vpr.generate(params), root=root, rebuild=rebuild)
+    return vpr.VPRTraverse.from_arrays(arrays, params.n_places)
+
+
+def _select_traverse(data: vpr.VPRTraverse, split: str) -> vpr.VPRTraverse:
+    return data if split == "all" else data.split(split)
+
+
 def _entries() -> dict[str, DatasetEntry]:
     entries = [
         packed_entry(
@@ -89,6 +98,16 @@ def _entries() -> dict[str, DatasetEntry]:
             ndigits.generate,
             ("train", "val", "test", "all"),
             _select_by_split,
+        ),
+        DatasetEntry(
+            vpr.NAME,
+            "place recognition: a route of places cut from bundled photographs, reference and query traverses "
+            "(illumination, contrast, noise, blur, viewpoint, hard); grey images, label = place",
+            vpr.VPRParams,
+            ("reference", "reference-2", *(f"query-{c}" for c in vpr.CONDITIONS), "all"),
+            _load_vpr,
+            _select_traverse,
+            cache_params=vpr.VPRParams.cache_params,
         ),
     ]
     return {e.name: e for e in entries}

@@ -48,3 +48,13 @@ def test_unknown_dataset_is_an_error_naming_the_choices(tmp_path):
     result = CliRunner().invoke(app, ["data", "build", "mnist", "--root", str(tmp_path)])
     assert result.exit_code != 0
     assert "n-digits" in str(result.exception)
+
+
+def test_show_an_image_dataset(tmp_path):
+    png = tmp_path / "place.png"
+    opts = ["-o", "n_places=12", "-o", "image_size=16", "-o", 'conditions=["blur"]', "--root", str(tmp_path)]
+    run("show", "vpr-traverse", "--split", "query-blur", "--index", "5", "--out", str(png), *opts)
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    result = CliRunner().invoke(app, ["data", "show", "vpr-traverse", "--split", "query-noise", *opts])
+    assert result.exit_code != 0
+    assert "query-noise" in str(result.exception)
