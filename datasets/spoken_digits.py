@@ -112,7 +112,7 @@ class SpokenDigitsParams:
     f_min: float = 100.0
     f_max: float = 6000.0
     cochlea_dt: float = 5e-4
-    cochlea_gain: float = 30.0
+    cochlea_gain: float = 15.0
     seed: int = 0
     split_seed: int = 0
     val_fraction: float = 0.15
