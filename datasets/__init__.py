@@ -20,6 +20,7 @@ from neuro.core.errors import DatasetError
 from neuro.datasets.base import AbstractEventDataset, PackedEventDataset
 from neuro.datasets.cache import cache_dir
 from neuro.datasets.registry import DATASETS, build_dataset, get_entry
+from neuro.datasets.spoken_digits import SpokenDigitsParams
 from neuro.datasets.transforms import (
     CenterCrop,
     Compose,
@@ -61,6 +62,7 @@ __all__ = [
     "RandomFlipUD",
     "RandomTimeReversal",
     "RefractoryFilter",
+    "SpokenDigitsParams",
     "TimeJitter",
     "ToFrames",
     "ToVoxelGrid",

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from neuro.core.errors import DatasetError, ParameterError
-from neuro.datasets import ndigits, vpr
+from neuro.datasets import ndigits, spoken_digits, vpr
 from neuro.datasets.base import PackedEventDataset
 from neuro.datasets.cache import cache_path, cached, cached_arrays
 
@@ -98,6 +98,17 @@ def _entries() -> dict[str, DatasetEntry]:
             ndigits.generate,
             ("train", "val", "test", "all"),
             _select_by_split,
+        ),
+        packed_entry(
+            spoken_digits.NAME,
+            "the ten digits spoken by every espeak-ng and flite voice, augmented, through a gammatone cochlea "
+            "(SHD layout); holdout=<engine> tests on an unseen TTS engine",
+            spoken_digits.SpokenDigitsParams,
+            spoken_digits.generate,
+            ("train", "val", "test"),
+            spoken_digits.select,
+            selection_options=("holdout",),
+            requires=("espeak-ng", "flite"),
         ),
         DatasetEntry(
             vpr.NAME,
