@@ -142,6 +142,28 @@ def seconds_to_us(path: Path, seconds: np.ndarray, what: str) -> np.ndarray:
     return np.round(s * 1e6).astype(np.int64)
 
 
+def audio_events(
+    path: Path, seconds: np.ndarray, channels: np.ndarray, sensor_size: tuple[int, int, int], what: str, unit: str
+) -> np.ndarray:
+    """Audio events (t µs, x channel, p = 1) from one sample's spike times in seconds and channels.
+
+    Raises:
+        DataFormatError: the arrays differ in length, a channel is outside the sensor, or a time
+            is not a finite non-negative number (``unit`` names the channel kind in messages).
+    """
+    channels = np.asarray(channels).astype(np.int64).ravel()
+    seconds = np.asarray(seconds).ravel()
+    if len(seconds) != len(channels):
+        raise DataFormatError(f"{what} has {len(seconds)} spike times but {len(channels)} {unit} values", str(path))
+    n_channels = sensor_size[0]
+    bad = (channels < 0) | (channels >= n_channels)
+    if bad.any():
+        j = int(np.flatnonzero(bad)[0])
+        raise DataFormatError(f"{what}: {unit} {int(channels[j])} at position {j} is outside [0, {n_channels})", str(path))
+    t = seconds_to_us(path, seconds, what)
+    return finish_events(path, t=t, x=channels, p=np.ones(len(t), np.int8), sensor_size=sensor_size)
+
+
 def check_split(split: str, allowed: Sequence[str], dataset: str) -> str:
     """``split`` if it is one of ``allowed``, else a DatasetError."""
     if split not in allowed:

@@ -29,13 +29,12 @@ from neuro.core.errors import DataFormatError
 from neuro.core.events import SensorSize
 from neuro.datasets.base import AbstractEventDataset
 from neuro.datasets.readers._common import (
+    audio_events,
     check_split,
     decode_strings,
-    finish_events,
     open_hdf5,
     require_datasets,
     require_file,
-    seconds_to_us,
 )
 
 NTIDIGITS_CHANNELS = 64
@@ -101,19 +100,9 @@ class NTIDIGITS18(AbstractEventDataset):
             for g in groups:
                 if key not in g:
                     raise DataFormatError(f"sample {key!r} is listed but {g.name}/{key} is missing", str(self.path))
-            channels = np.asarray(groups[0][key][()]).astype(np.int64).ravel()
-            seconds = np.asarray(groups[1][key][()]).ravel()
-        what = f"sample {key!r}"
-        if len(channels) != len(seconds):
-            raise DataFormatError(f"{what} has {len(channels)} addresses but {len(seconds)} timestamps", str(self.path))
-        bad = (channels < 0) | (channels >= NTIDIGITS_CHANNELS)
-        if bad.any():
-            j = int(np.flatnonzero(bad)[0])
-            raise DataFormatError(
-                f"{what}: address {int(channels[j])} at position {j} is outside [0, {NTIDIGITS_CHANNELS})", str(self.path)
-            )
-        t = seconds_to_us(self.path, seconds, what)
-        events = finish_events(self.path, t=t, x=channels, p=np.ones(len(t), np.int8), sensor_size=self.sensor_size)
+            channels = np.asarray(groups[0][key][()])
+            seconds = np.asarray(groups[1][key][()])
+        events = audio_events(self.path, seconds, channels, self.sensor_size, f"sample {key!r}", "address")
         return events, int(self._labels[index])
 
     @property

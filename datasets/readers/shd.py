@@ -30,12 +30,11 @@ from neuro.core.errors import DataFormatError
 from neuro.core.events import SensorSize
 from neuro.datasets.base import AbstractEventDataset
 from neuro.datasets.readers._common import (
+    audio_events,
     decode_strings,
-    finish_events,
     open_hdf5,
     require_datasets,
     require_file,
-    seconds_to_us,
 )
 
 HEIDELBERG_CHANNELS = 700
@@ -90,18 +89,8 @@ class _HeidelbergFile(AbstractEventDataset):
     def sample(self, index: int) -> tuple[np.ndarray, int]:
         with open_hdf5(self.path) as f:
             seconds = np.asarray(f["spikes/times"][index])
-            units = np.asarray(f["spikes/units"][index]).astype(np.int64)
-        what = f"sample {index}"
-        if len(seconds) != len(units):
-            raise DataFormatError(f"{what} has {len(seconds)} spike times but {len(units)} units", str(self.path))
-        bad = (units < 0) | (units >= HEIDELBERG_CHANNELS)
-        if bad.any():
-            j = int(np.flatnonzero(bad)[0])
-            raise DataFormatError(
-                f"{what}: unit {int(units[j])} at position {j} is outside [0, {HEIDELBERG_CHANNELS})", str(self.path)
-            )
-        t = seconds_to_us(self.path, seconds, what)
-        events = finish_events(self.path, t=t, x=units, p=np.ones(len(t), np.int8), sensor_size=self.sensor_size)
+            units = np.asarray(f["spikes/units"][index])
+        events = audio_events(self.path, seconds, units, self.sensor_size, f"sample {index}", "unit")
         return events, int(self._labels[index])
 
     @property
