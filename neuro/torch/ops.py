@@ -48,12 +48,7 @@ class _SpikeFunction(torch.autograd.Function):
 
 def coeffs_to_torch(coeffs: Any, dtype: torch.dtype = torch.float32, device: Any = None) -> Any:
     """Convert the array fields of a ``Coeffs`` NamedTuple to tensors (Python scalars stay)."""
-    return type(coeffs)(
-        *(
-            torch.tensor(v, dtype=dtype, device=device) if isinstance(v, np.ndarray) else v
-            for v in coeffs
-        )
-    )
+    return type(coeffs)(*(torch.tensor(v, dtype=dtype, device=device) if isinstance(v, np.ndarray) else v for v in coeffs))
 
 
 def spike_fn(x: torch.Tensor, surrogate: Surrogate) -> torch.Tensor:

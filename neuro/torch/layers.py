@@ -1,0 +1,234 @@
+"""Containers and layers for spiking networks, all time-first ``(T, B, ...)``.
+
+A layer is *stateful* when it has ``stateful = True``: it is called as
+``(y_seq, state) = layer(x_seq, state)`` and returns its final state (:class:`~neuro.torch.neurons.Neurons`,
+:class:`Recurrent`, :class:`Residual`, :class:`Sequential`). Any other module is *stateless* and is
+applied to all time steps at once by folding time into the batch (``(T * B, ...)``), which is
+how convolutions and linear maps run fastest.
+
+:class:`Sequential` threads the states and returns only the output sequence from ``forward``;
+``run`` returns the states too, for truncated BPTT or streaming.
+
+Example:
+    >>> import torch
+    >>> from torch import nn
+    >>> from neuro.core.neurons import lif
+    >>> from neuro.torch.neurons import Neurons
+    >>> net = Sequential(nn.Linear(4, 3), Neurons(lif.Params(tau=0.01, r=10.0), dt=1e-3))
+    >>> net(torch.ones(6, 2, 4)).shape
+    torch.Size([6, 2, 3])
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from neuro.core.surrogate import ArcTan, Surrogate
+from neuro.torch.neurons import Neurons
+from neuro.torch.ops import spike_fn
+
+
+def is_stateful(layer: nn.Module) -> bool:
+    """Whether ``layer`` takes and returns a state."""
+    return isinstance(layer, Neurons) or bool(getattr(layer, "stateful", False))
+
+
+def over_time(layer: nn.Module, x_seq: torch.Tensor) -> torch.Tensor:
+    """Apply a stateless layer to every step of ``(T, B, ...)`` at once."""
+    t, b = x_seq.shape[:2]
+    y = layer(x_seq.reshape(t * b, *x_seq.shape[2:]))
+    return y.reshape(t, b, *y.shape[1:])
+
+
+def call(layer: nn.Module, x_seq: torch.Tensor, state: Any) -> tuple[torch.Tensor, Any]:
+    """``(y_seq, state)`` for a stateful layer, ``(over_time(layer, x), None)`` otherwise."""
+    if isinstance(layer, Sequential):
+        return layer.run(x_seq, state)
+    if is_stateful(layer):
+        return layer(x_seq, state)
+    return over_time(layer, x_seq), None
+
+
+class Sequential(nn.Module):
+    """Layers applied in order; neuron states are threaded, stateless layers run over all steps.
+
+    Shape:
+        ``(T, B, ...)`` → ``(T, B, ...)``.
+    """
+
+    stateful = True
+
+    def __init__(self, *layers: nn.Module) -> None:
+        super().__init__()
+        self.layers = nn.ModuleList(layers)
+
+    def __len__(self) -> int:
+        return len(self.layers)
+
+    def __getitem__(self, index: int) -> nn.Module:
+        return self.layers[index]
+
+    def run(self, x_seq: torch.Tensor, state: list[Any] | None = None) -> tuple[torch.Tensor, list[Any]]:
+        """``(out_seq, states)``; ``states`` has one entry per layer (None for stateless ones)."""
+        states = list(state) if state is not None else [None] * len(self.layers)
+        if len(states) != len(self.layers):
+            raise ValueError(f"state has {len(states)} entries for {len(self.layers)} layers")
+        for i, layer in enumerate(self.layers):
+            x_seq, states[i] = call(layer, x_seq, states[i])
+        return x_seq, states
+
+    def forward(self, x_seq: torch.Tensor, state: list[Any] | None = None) -> Any:
+        """The output sequence, or ``(out_seq, states)`` when a ``state`` is passed in."""
+        out, states = self.run(x_seq, state)
+        return out if state is None else (out, states)
+
+
+class Residual(nn.Module):
+    """``body(x) + shortcut(x)``, the sum entering whatever follows.
+
+    Placed so that ``body`` ends with neurons, it is a spike shortcut (SEW-ResNet's ADD); placed
+    so that ``body`` ends before the next neurons (for example Neurons → Conv → BatchNorm), it
+    adds to the membrane input of those neurons (MS-ResNet's membrane shortcut). ``shortcut``
+    None is the identity.
+    """
+
+    stateful = True
+
+    def __init__(self, body: nn.Module, shortcut: nn.Module | None = None) -> None:
+        super().__init__()
+        self.body = body
+        self.shortcut = shortcut
+
+    def forward(self, x_seq: torch.Tensor, state: Any = None) -> tuple[torch.Tensor, Any]:
+        body_state, short_state = state if state is not None else (None, None)
+        y, body_state = call(self.body, x_seq, body_state)
+        if self.shortcut is None:
+            return y + x_seq, (body_state, None)
+        s, short_state = call(self.shortcut, x_seq, short_state)
+        return y + s, (body_state, short_state)
+
+
+class Recurrent(nn.Module):
+    """Neurons with a recurrent projection: the input at step ``t`` is ``x_t + W z_{t-1}``.
+
+    Args:
+        neurons: the population (any model).
+        recurrent: a map from the population's output to its input (usually ``nn.Linear(N, N,
+            bias=False)``).
+    """
+
+    stateful = True
+
+    def __init__(self, neurons: Neurons, recurrent: nn.Module) -> None:
+        super().__init__()
+        self.neurons = neurons
+        self.recurrent = recurrent
+
+    def forward(self, x_seq: torch.Tensor, state: Any = None) -> tuple[torch.Tensor, Any]:
+        neuron_state, z = state if state is not None else (None, None)
+        outputs = []
+        for x in x_seq:
+            if z is not None:
+                x = x + self.recurrent(z)
+            z, neuron_state = self.neurons.step(x, neuron_state)
+            outputs.append(z)
+        return torch.stack(outputs), (neuron_state, z)
+
+
+class SumPool2d(nn.Module):
+    """Window sum (NIR ``SumPool2d``): average pooling without the division."""
+
+    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0) -> None:
+        super().__init__()
+        self.kernel_size = kernel_size
+        self.stride = kernel_size if stride is None else stride
+        self.padding = padding
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.avg_pool2d(x, self.kernel_size, self.stride, self.padding, count_include_pad=True, divisor_override=1)
+
+
+class Scale(nn.Module):
+    """Elementwise scaling by a fixed tensor (NIR ``Scale``)."""
+
+    def __init__(self, scale: Any) -> None:
+        super().__init__()
+        self.register_buffer("scale", torch.as_tensor(scale, dtype=torch.get_default_dtype()))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.scale
+
+
+class Threshold(nn.Module):
+    """Stateless spike ``H(x - threshold)`` with a surrogate gradient (NIR ``Threshold``)."""
+
+    def __init__(self, threshold: Any, surrogate: Surrogate | None = None) -> None:
+        super().__init__()
+        self.register_buffer("threshold", torch.as_tensor(threshold, dtype=torch.get_default_dtype()))
+        self.surrogate = surrogate if surrogate is not None else ArcTan()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return spike_fn(x - self.threshold, self.surrogate)
+
+
+class Dropout(nn.Module):
+    """Dropout with one mask for all time steps of a sample (a neuron is dropped for the whole
+    sequence, not independently per step). Identity in eval mode; skipped by export."""
+
+    stateful = True
+
+    def __init__(self, p: float = 0.5) -> None:
+        super().__init__()
+        if not 0.0 <= p < 1.0:
+            raise ValueError(f"dropout probability must lie in [0, 1), got {p}")
+        self.p = p
+
+    def forward(self, x_seq: torch.Tensor, state: Any = None) -> tuple[torch.Tensor, Any]:
+        if not self.training or self.p == 0.0:
+            return x_seq, None
+        mask = torch.empty_like(x_seq[0]).bernoulli_(1 - self.p) / (1 - self.p)
+        return x_seq * mask, None
+
+
+class MaskedLinear(nn.Module):
+    """``y = (W ⊙ M) x``: a linear map with a fixed sparsity pattern ``M`` (IR ``SparseLinear``).
+
+    Training changes only the weights where the mask is set, so the structure survives export.
+    """
+
+    def __init__(self, weight: torch.Tensor, mask: torch.Tensor) -> None:
+        super().__init__()
+        if weight.shape != mask.shape or weight.dim() != 2:
+            raise ValueError(f"weight {tuple(weight.shape)} and mask {tuple(mask.shape)} must be equal 2-D shapes")
+        self.weight = nn.Parameter(weight * mask)
+        self.register_buffer("mask", mask.to(torch.bool))
+
+    @classmethod
+    def from_csr(cls, shape: Any, indptr: Any, indices: Any, weights: Any) -> MaskedLinear:
+        """From CSR over inputs (row ``j`` lists the targets of input ``j``), shape ``(n_out, n_in)``."""
+        n_out, n_in = (int(s) for s in shape)
+        indptr_t = torch.as_tensor(indptr, dtype=torch.int64)
+        cols = torch.repeat_interleave(torch.arange(n_in), torch.diff(indptr_t))
+        rows = torch.as_tensor(indices, dtype=torch.int64)
+        weight = torch.zeros(n_out, n_in)
+        mask = torch.zeros(n_out, n_in, dtype=torch.bool)
+        weight[rows, cols] = torch.as_tensor(weights, dtype=torch.get_default_dtype())
+        mask[rows, cols] = True
+        return cls(weight, mask)
+
+    def to_csr(self) -> tuple[tuple[int, int], Any, Any, Any]:
+        """``(shape, indptr, indices, weights)`` as numpy arrays, CSR over inputs."""
+        import numpy as np
+
+        mask_t = self.mask.t().cpu().numpy()
+        weight_t = self.weight.detach().t().cpu().double().numpy()
+        indptr = np.concatenate([[0], np.cumsum(mask_t.sum(axis=1))]).astype(np.int32)
+        cols_in, rows_out = np.nonzero(mask_t)
+        return tuple(self.weight.shape), indptr, rows_out.astype(np.int32), weight_t[cols_in, rows_out]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.linear(x, self.weight * self.mask)
