@@ -24,7 +24,7 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -135,18 +135,18 @@ class LayerActivity:
     spikes: dict[str, float] = field(default_factory=dict)
     neuron_steps: dict[str, float] = field(default_factory=dict)
 
-    def add(self, counts: dict[str, float], neurons: dict[str, int], sample_steps: int) -> None:
+    def add(self, counts: Mapping[str, float], neurons: Mapping[str, int], sample_steps: Mapping[str, int] | int) -> None:
         """Accumulate one batch.
 
         Args:
             counts: total spikes per layer in the batch.
             neurons: neurons per sample per layer.
-            sample_steps: ``T * B`` of the batch.
+            sample_steps: time steps x batch size seen per layer, or one number for all layers.
         """
         for name, count in counts.items():
+            steps = sample_steps if isinstance(sample_steps, int) else sample_steps.get(name, 0)
             self.spikes[name] = self.spikes.get(name, 0.0) + float(count)
-            steps = float(neurons.get(name, 0)) * sample_steps
-            self.neuron_steps[name] = self.neuron_steps.get(name, 0.0) + steps
+            self.neuron_steps[name] = self.neuron_steps.get(name, 0.0) + float(neurons.get(name, 0)) * steps
 
     def rates(self) -> dict[str, float]:
         """Spikes per neuron per time step, by layer (0.0 for a layer with no neurons).
@@ -172,7 +172,7 @@ def _spike_monitor() -> type:
 
 def firing_rates(
     model: torch.nn.Module, x: torch.Tensor, forward: Callable[[torch.Tensor], torch.Tensor] | None = None
-) -> tuple[torch.Tensor, dict[str, float], dict[str, int]]:
+) -> tuple[torch.Tensor, dict[str, float], dict[str, int], dict[str, int]]:
     """Run ``model`` on ``x`` under a ``SpikeMonitor``.
 
     Args:
@@ -182,8 +182,9 @@ def firing_rates(
             wrapper, so that layer names stay those of ``model``).
 
     Returns:
-        ``(out_seq, counts, neurons)``: the output, total spikes per layer and neurons per sample
-        per layer; feed them to :meth:`LayerActivity.add` with ``sample_steps = T * B``.
+        ``(out_seq, counts, neurons, sample_steps)``: the output, then per layer the total spikes,
+        the neurons per sample and the sample-steps seen (``T * B`` when the monitor has no
+        ``steps()``); feed the last three to :meth:`LayerActivity.add`.
 
     Raises:
         MissingToolError: ``neuro.torch.monitor`` is not available.
@@ -193,4 +194,7 @@ def firing_rates(
         out_seq = (forward or model)(x)
         counts = {str(k): float(v) for k, v in mon.counts().items()}
         neurons = {str(k): int(v) for k, v in mon.neurons().items()}
-    return out_seq, counts, neurons
+        default = int(x.shape[0] * x.shape[1])
+        steps_fn = getattr(mon, "steps", None)
+        steps = {str(k): int(v) for k, v in steps_fn().items()} if steps_fn else dict.fromkeys(counts, default)
+    return out_seq, counts, neurons, steps

@@ -93,10 +93,24 @@ def test_firing_rates_with_a_monitor(fake_monitor):
     torch.manual_seed(0)
     model = torch.nn.Sequential(torch.nn.Linear(3, 5), torch.nn.Linear(5, 2))
     x = torch.randn(4, 2, 3)
-    out, counts, neurons = firing_rates(model, x)
+    out, counts, neurons, steps = firing_rates(model, x)
     assert torch.equal(out, model(x))
     assert neurons == {"0": 5, "1": 2}
     assert counts["0"] == float((model[0](x) > 0).sum())
+    assert steps == {"0": 8, "1": 8}  # T * B: the fake monitor has no steps()
+
+
+def test_firing_rates_with_the_real_monitor():
+    from neuro.core.neurons import lif
+    from neuro.torch.layers import Sequential
+    from neuro.torch.neurons import Neurons
+
+    net = Sequential(torch.nn.Linear(3, 2), Neurons(lif.Params(tau=0.01, r=10.0), dt=1e-3))
+    x = torch.full((10, 4, 3), 5.0)
+    out, counts, neurons, steps = firing_rates(net, x)
+    assert neurons == {"layers.1": 2}
+    assert steps == {"layers.1": 40}
+    assert counts["layers.1"] == float(out.detach().sum())
 
 
 def test_firing_rates_without_monitor_is_a_typed_error(monkeypatch):
