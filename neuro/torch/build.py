@@ -33,32 +33,32 @@ from neuro.torch import layers
 from neuro.torch.neurons import Neurons
 
 
-def _tensor(value: Any) -> torch.Tensor:
-    return torch.tensor(np.asarray(value), dtype=torch.get_default_dtype())
+def _tensor(value: Any, dtype: torch.dtype) -> torch.Tensor:
+    return torch.tensor(np.asarray(value), dtype=dtype)
 
 
-def _linear(node: Any) -> nn.Module:
+def _linear(node: Any, dtype: torch.dtype) -> nn.Module:
     out_f, in_f = node.weight.shape
     bias = isinstance(node, ir.Affine)
-    module = nn.Linear(in_f, out_f, bias=bias)
+    module = nn.Linear(in_f, out_f, bias=bias, dtype=dtype)
     with torch.no_grad():
-        module.weight.copy_(_tensor(node.weight))
+        module.weight.copy_(_tensor(node.weight, dtype))
         if bias:
-            module.bias.copy_(_tensor(node.bias))
+            module.bias.copy_(_tensor(node.bias, dtype))
     return module
 
 
-def _conv(node: Any) -> nn.Module:
+def _conv(node: Any, dtype: torch.dtype) -> nn.Module:
     cls = nn.Conv2d if node.spatial == 2 else nn.Conv1d
     c_out, c_in_g = node.weight.shape[:2]
     padding = node.padding if isinstance(node.padding, str) else tuple(int(p) for p in node.padding)
     module = cls(
         c_in_g * node.groups, c_out, tuple(node.weight.shape[2:]), stride=tuple(int(s) for s in node.stride),
-        padding=padding, dilation=tuple(int(d) for d in node.dilation), groups=node.groups, bias=True,
+        padding=padding, dilation=tuple(int(d) for d in node.dilation), groups=node.groups, bias=True, dtype=dtype,
     )  # fmt: skip
     with torch.no_grad():
-        module.weight.copy_(_tensor(node.weight))
-        module.bias.copy_(_tensor(node.bias))
+        module.weight.copy_(_tensor(node.weight, dtype))
+        module.bias.copy_(_tensor(node.bias, dtype))
     return module
 
 
@@ -66,38 +66,39 @@ def _pair(value: Any) -> tuple[int, ...]:
     return tuple(int(v) for v in np.atleast_1d(value))
 
 
-def _flatten(node: ir.Flatten) -> nn.Module:
+def _flatten(node: ir.Flatten, dtype: torch.dtype) -> nn.Module:
     # IR dims exclude the batch; torch's include it. Negative dims count from the end in both.
     start = node.start_dim + 1 if node.start_dim >= 0 else node.start_dim
     end = node.end_dim + 1 if node.end_dim >= 0 else node.end_dim
     return nn.Flatten(start, end)
 
 
-def _sparse(node: ir.SparseLinear) -> nn.Module:
+def _sparse(node: ir.SparseLinear, dtype: torch.dtype) -> nn.Module:
     if node.delays is not None and np.any(np.asarray(node.delays) != 0):
         raise UnsupportedNodeError("SparseLinear with synaptic delays cannot run in torch", [])
-    return layers.MaskedLinear.from_csr(node.shape, node.indptr, node.indices, node.weights)
+    return layers.MaskedLinear.from_csr(node.shape, node.indptr, node.indices, node.weights, dtype=dtype)
 
 
-BUILDERS: dict[str, Callable[[Any], nn.Module | None]] = {
-    "Input": lambda node: None,
-    "Output": lambda node: None,
+BUILDERS: dict[str, Callable[[Any, torch.dtype], nn.Module | None]] = {
+    "Input": lambda node, dtype: None,
+    "Output": lambda node, dtype: None,
     "Linear": _linear,
     "Affine": _linear,
     "Conv2d": _conv,
     "Conv1d": _conv,
-    "SumPool2d": lambda n: layers.SumPool2d(_pair(n.kernel_size), _pair(n.stride), _pair(n.padding)),
-    "AvgPool2d": lambda n: nn.AvgPool2d(_pair(n.kernel_size), _pair(n.stride), _pair(n.padding), count_include_pad=True),
+    "SumPool2d": lambda n, dtype: layers.SumPool2d(_pair(n.kernel_size), _pair(n.stride), _pair(n.padding)),
+    "AvgPool2d": lambda n, dtype: nn.AvgPool2d(_pair(n.kernel_size), _pair(n.stride), _pair(n.padding), count_include_pad=True),
     "Flatten": _flatten,
-    "Scale": lambda n: layers.Scale(n.scale),
-    "Threshold": lambda n: layers.Threshold(n.threshold),
+    "Scale": lambda n, dtype: layers.Scale(_tensor(n.scale, dtype)),
+    "Threshold": lambda n, dtype: layers.Threshold(_tensor(n.threshold, dtype)),
     "SparseLinear": _sparse,
 }
 """Node type → module factory for the stateless nodes (neuron nodes become :class:`Neurons`)."""
 
 
 def _key(name: str) -> str:
-    return name.replace(".", "__dot__")
+    # a prefix keeps node names such as "pop" or "keys" clear of ModuleDict's own attributes
+    return "node_" + name.replace(".", "__dot__")
 
 
 def _order(graph: ir.Graph) -> tuple[list[str], set[tuple[str, str]]]:
@@ -209,8 +210,23 @@ class GraphNet(nn.Module):
         return {n: torch.stack(v) for n, v in history.items() if v}
 
 
-def build(graph: ir.Graph, *, method: str = "exact", surrogate: Surrogate | None = None, fused: bool = True) -> GraphNet:
+def build(
+    graph: ir.Graph,
+    *,
+    method: str = "exact",
+    surrogate: Surrogate | None = None,
+    fused: bool = True,
+    dtype: torch.dtype | None = None,
+) -> GraphNet:
     """A :class:`GraphNet` running ``graph`` (time step from ``graph.metadata["dt"]``).
+
+    Args:
+        graph: the network.
+        method: discretisation method of the neurons.
+        surrogate: surrogate gradient of the neurons (default ArcTan).
+        fused: use the fused multi-step neuron kernel where available.
+        dtype: parameter dtype (default torch's default). The IR holds float64: build in
+            float64 when the round trip must be exact.
 
     Raises:
         GraphError: neuron nodes but no ``dt`` in the metadata, or not exactly one Input.
@@ -223,10 +239,11 @@ def build(graph: ir.Graph, *, method: str = "exact", surrogate: Surrogate | None
     if unsupported:
         kinds = sorted({graph.nodes[n].node_type for n in unsupported})
         raise UnsupportedNodeError(f"torch cannot run node types {kinds} (nodes {unsupported})", unsupported)
+    dtype = dtype or torch.get_default_dtype()
     modules: dict[str, nn.Module | None] = {}
     for name, node in graph.nodes.items():
         if node.node_type in MODELS:
-            modules[name] = Neurons(node, graph.dt, method=method, surrogate=surrogate, fused=fused)
+            modules[name] = Neurons(node, graph.dt, method=method, surrogate=surrogate, fused=fused, dtype=dtype)
         else:
-            modules[name] = BUILDERS[node.node_type](node)
+            modules[name] = BUILDERS[node.node_type](node, dtype)
     return GraphNet(graph, modules)

@@ -32,6 +32,7 @@ from torch import nn
 
 from neuro import ir
 from neuro.core.errors import GraphError, UnsupportedNodeError
+from neuro.core.neurons._common import AbstractParams
 from neuro.torch import layers
 from neuro.torch.build import GraphNet
 from neuro.torch.neurons import Neurons
@@ -109,6 +110,7 @@ def _fold_batchnorm(node: Any, bn: nn.BatchNorm1d | nn.BatchNorm2d, name: str) -
 
 class _Tracer:
     def __init__(self) -> None:
+        self.shapes: dict[str, tuple[int, ...]] = {}
         self.nodes: dict[str, Any] = {}
         self.edges: list[tuple[str, str]] = []
         self.dts: set[float] = set()
@@ -116,6 +118,15 @@ class _Tracer:
 
     def add(self, node: Any, sources: list[str]) -> str:
         name = f"{node.node_type.lower()}_{len(self.nodes)}"
+        if isinstance(node, ir.Input):
+            self.shapes[name] = tuple(node.shape)
+        elif sources:
+            shape = self.shapes[sources[0]]
+            if isinstance(node, AbstractParams) and node.shape not in ((), shape):
+                # the IR wants per-neuron arrays (or scalars); torch broadcasts (C, 1, 1) itself
+                fields = {f: np.broadcast_to(getattr(node, f), shape).copy() for f in node.array_fields()}
+                node = dataclasses.replace(node, **fields)
+            self.shapes[name] = tuple(node.output_shape(shape)) if hasattr(node, "output_shape") else shape
         self.nodes[name] = node
         self.edges.extend((s, name) for s in sources)
         return name

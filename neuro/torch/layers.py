@@ -157,7 +157,8 @@ class Scale(nn.Module):
 
     def __init__(self, scale: Any) -> None:
         super().__init__()
-        self.register_buffer("scale", torch.as_tensor(scale, dtype=torch.get_default_dtype()))
+        scale = scale if isinstance(scale, torch.Tensor) else torch.as_tensor(scale, dtype=torch.get_default_dtype())
+        self.register_buffer("scale", scale)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x * self.scale
@@ -168,7 +169,9 @@ class Threshold(nn.Module):
 
     def __init__(self, threshold: Any, surrogate: Surrogate | None = None) -> None:
         super().__init__()
-        self.register_buffer("threshold", torch.as_tensor(threshold, dtype=torch.get_default_dtype()))
+        if not isinstance(threshold, torch.Tensor):
+            threshold = torch.as_tensor(threshold, dtype=torch.get_default_dtype())
+        self.register_buffer("threshold", threshold)
         self.surrogate = surrogate if surrogate is not None else ArcTan()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -208,15 +211,16 @@ class MaskedLinear(nn.Module):
         self.register_buffer("mask", mask.to(torch.bool))
 
     @classmethod
-    def from_csr(cls, shape: Any, indptr: Any, indices: Any, weights: Any) -> MaskedLinear:
+    def from_csr(cls, shape: Any, indptr: Any, indices: Any, weights: Any, dtype: torch.dtype | None = None) -> MaskedLinear:
         """From CSR over inputs (row ``j`` lists the targets of input ``j``), shape ``(n_out, n_in)``."""
+        dtype = dtype or torch.get_default_dtype()
         n_out, n_in = (int(s) for s in shape)
         indptr_t = torch.as_tensor(indptr, dtype=torch.int64)
         cols = torch.repeat_interleave(torch.arange(n_in), torch.diff(indptr_t))
         rows = torch.as_tensor(indices, dtype=torch.int64)
-        weight = torch.zeros(n_out, n_in)
+        weight = torch.zeros(n_out, n_in, dtype=dtype)
         mask = torch.zeros(n_out, n_in, dtype=torch.bool)
-        weight[rows, cols] = torch.as_tensor(weights, dtype=torch.get_default_dtype())
+        weight[rows, cols] = torch.as_tensor(weights, dtype=dtype)
         mask[rows, cols] = True
         return cls(weight, mask)
 

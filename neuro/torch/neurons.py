@@ -44,6 +44,9 @@ class Neurons(nn.Module):
         method: discretisation method (``"exact"`` or ``"euler"``; see the model).
         surrogate: surrogate-gradient strategy of ``spike`` (default :class:`ArcTan`).
         fused: use the fused multi-step path where the model has one.
+        dtype: dtype of the coefficient buffers (default: torch's default dtype). Build in
+            float64 for bitwise comparisons: converting a float32 module later cannot recover
+            the float64 coefficients.
 
     Shape:
         ``forward``: ``(T, B, *features)`` → ``(T, B, *features)`` and the final state.
@@ -58,6 +61,7 @@ class Neurons(nn.Module):
         method: str = "exact",
         surrogate: Surrogate | None = None,
         fused: bool = True,
+        dtype: torch.dtype | None = None,
     ) -> None:
         super().__init__()
         self.model = MODELS[params.node_type]
@@ -67,15 +71,16 @@ class Neurons(nn.Module):
         self.surrogate = surrogate if surrogate is not None else ArcTan()
         self.ops = TorchOps(self.surrogate)
         self.fused = fused
+        dtype = dtype or torch.get_default_dtype()
         coeffs = self.model.discretize(params, self.dt, method)
         self._scalars: dict[str, Any] = {}
         for name, value in zip(coeffs._fields, coeffs, strict=True):
             if isinstance(value, np.ndarray):
-                self.register_buffer(f"c_{name}", torch.tensor(value, dtype=torch.get_default_dtype()))
+                self.register_buffer(f"c_{name}", torch.tensor(value, dtype=dtype))
             else:
                 self._scalars[name] = value
         for name, value in zip(self.model.state._fields, self.model.rest(params), strict=True):
-            self.register_buffer(f"rest_{name}", torch.tensor(np.asarray(value), dtype=torch.get_default_dtype()))
+            self.register_buffer(f"rest_{name}", torch.tensor(np.asarray(value), dtype=dtype))
 
     def extra_repr(self) -> str:
         return f"{self.model.name}, dt={self.dt:g}, method={self.method!r}, surrogate={self.surrogate}"
