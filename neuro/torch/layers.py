@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -215,19 +216,17 @@ class MaskedLinear(nn.Module):
         """From CSR over inputs (row ``j`` lists the targets of input ``j``), shape ``(n_out, n_in)``."""
         dtype = dtype or torch.get_default_dtype()
         n_out, n_in = (int(s) for s in shape)
-        indptr_t = torch.as_tensor(indptr, dtype=torch.int64)
+        indptr_t = torch.tensor(np.asarray(indptr), dtype=torch.int64)
         cols = torch.repeat_interleave(torch.arange(n_in), torch.diff(indptr_t))
-        rows = torch.as_tensor(indices, dtype=torch.int64)
+        rows = torch.tensor(np.asarray(indices), dtype=torch.int64)
         weight = torch.zeros(n_out, n_in, dtype=dtype)
         mask = torch.zeros(n_out, n_in, dtype=torch.bool)
-        weight[rows, cols] = torch.as_tensor(weights, dtype=dtype)
+        weight[rows, cols] = torch.tensor(np.asarray(weights), dtype=dtype)
         mask[rows, cols] = True
         return cls(weight, mask)
 
     def to_csr(self) -> tuple[tuple[int, int], Any, Any, Any]:
         """``(shape, indptr, indices, weights)`` as numpy arrays, CSR over inputs."""
-        import numpy as np
-
         mask_t = self.mask.t().cpu().numpy()
         weight_t = self.weight.detach().t().cpu().double().numpy()
         indptr = np.concatenate([[0], np.cumsum(mask_t.sum(axis=1))]).astype(np.int32)
