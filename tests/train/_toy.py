@@ -63,6 +63,11 @@ def toy_data(n: int, seed: int) -> TensorDataset:
     return TensorDataset(torch.from_numpy(x), torch.from_numpy(y))
 
 
+def toy_collate(items: list[tuple[torch.Tensor, torch.Tensor]]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Stack equal-length samples time-first, without importing neuro.datasets (faster start-up)."""
+    return torch.stack([x for x, _ in items], dim=1), torch.stack([y for _, y in items])
+
+
 def make_model(seed: int = 0, **kwargs: object) -> ToySNN:
     torch.manual_seed(seed)
     return ToySNN(**kwargs)  # type: ignore[arg-type]
@@ -104,6 +109,7 @@ def main(argv: list[str]) -> None:
         toy_data(24, seed=1),
         toy_data(10, seed=2),
         out_dir=out,
+        collate_fn=toy_collate,
         on_batch_end=hook,
     )
     trainer.fit(resume=args.resume)
