@@ -4,10 +4,12 @@
 the error), so a YAML file validates straight into it. Schedules step once per epoch.
 
 Mixed precision (``precision``): ``"auto"`` autocasts the forward pass to bfloat16 on CUDA
-devices that support it and stays in float32 on the CPU, where bf16 autocast is slower for
-the small, elementwise-heavy spiking layers on most processors and changes which neurons
-cross threshold; ``"bf16"`` forces bf16 autocast (also on the CPU), ``"fp32"`` turns it off.
-bf16 has float32's exponent range, so no gradient scaler is needed; float16 is not offered.
+devices that support it and stays in float32 on the CPU; ``"bf16"`` forces bf16 autocast (also
+on the CPU), ``"fp32"`` turns it off. bf16 is off by default on the CPU because its 8
+significant bits change which neurons cross threshold (the network then no longer matches the
+float32 engine spike for spike) and its speed depends on the processor's bf16 support (see
+docs/training.md for a measurement). bf16 has float32's exponent range, so no gradient scaler
+is needed; float16 is not offered.
 
 Example:
     >>> import torch

@@ -195,6 +195,8 @@ class Trainer:
             CheckpointError: the ``last`` checkpoint is corrupt or its config differs from this
                 one in a field outside ``RESUMABLE_CHANGES``.
         """
+        if resume and not (self.last_path / MANIFEST).is_file():
+            log.info("no checkpoint at %s: starting from epoch 0", self.last_path)
         start = self._resume() if resume and (self.last_path / MANIFEST).is_file() else self._fresh()
         net = self._wrap()
         end = min(self.config.epochs, stop_after if stop_after is not None else self.config.epochs)
