@@ -60,7 +60,6 @@ def _launch(out, world_size: int) -> list[subprocess.CompletedProcess]:
     return outputs
 
 
-@pytest.mark.slow
 def test_two_gloo_ranks_match_a_single_process(tmp_path):
     for done in _launch(tmp_path / "ddp", 2):
         assert done.returncode == 0, done.stdout
