@@ -71,6 +71,9 @@ def rate_ce(out_seq: torch.Tensor, target: torch.Tensor, *, reduce: Literal["sum
         target: class indices ``(B,)``.
         reduce: ``"sum"`` (spike counts, sharper softmax for long sequences) or ``"mean"``.
 
+    Shape:
+        ``out_seq (T, B, C)``, ``target (B,)`` -> scalar.
+
     Returns:
         The batch-mean loss, a scalar tensor.
 
@@ -98,6 +101,9 @@ def count_mse(
         on_target: spikes wanted from the correct class; default ``0.8 T``.
         off_target: spikes wanted from every other class; default 0.
 
+    Shape:
+        ``out_seq (T, B, C)``, ``target (B,)`` -> scalar.
+
     Returns:
         The loss averaged over batch and classes, a scalar tensor.
 
@@ -123,6 +129,9 @@ def membrane_ce(out_seq: torch.Tensor, target: torch.Tensor, *, reduce: Literal[
         out_seq: membrane potential of a non-spiking readout ``(T, B, C)``.
         target: class indices ``(B,)``.
         reduce: ``"max"`` (peak membrane) or ``"mean"`` over time.
+
+    Shape:
+        ``out_seq (T, B, C)``, ``target (B,)`` -> scalar.
 
     Returns:
         The batch-mean loss, a scalar tensor.

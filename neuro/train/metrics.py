@@ -56,6 +56,9 @@ def decode(out_seq: torch.Tensor, how: Decoding = "rate") -> torch.Tensor:
         out_seq: output spikes or membrane ``(T, B, C)``.
         how: a key of :data:`DECODINGS`.
 
+    Shape:
+        ``(T, B, C)`` -> ``(B,)``.
+
     Returns:
         int64 class indices ``(B,)``.
 
