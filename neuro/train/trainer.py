@@ -163,7 +163,7 @@ class Trainer:
         bf16 = config.precision == "bf16" or (
             config.precision == "auto" and dev.type == "cuda" and torch.cuda.is_bf16_supported()
         )
-        self._autocast = {"device_type": dev.type, "dtype": torch.bfloat16, "enabled": bf16}
+        self._bf16 = bf16
 
     @property
     def last_path(self) -> Path:
@@ -282,7 +282,7 @@ class Trainer:
         task = bars.add_task(f"epoch {epoch + 1}", total=len(local)) if bars else None
         for b, (x, y) in enumerate(self._loader(self.train_data, local, epoch, 0)):
             x, y = x.to(self.dist.device, non_blocking=True), y.to(self.dist.device, non_blocking=True)
-            with torch.autocast(**self._autocast):
+            with torch.autocast(self.dist.device.type, dtype=torch.bfloat16, enabled=self._bf16):
                 out = self._forward(net, x, activity)
             loss = self.loss_fn(out.float(), y)
             self.optimizer.zero_grad(set_to_none=True)
@@ -344,7 +344,7 @@ class Trainer:
         total_loss = n_correct = n_seen = 0.0
         for x, y in self._loader(self.val_data, local, epoch, 1):
             x, y = x.to(self.dist.device), y.to(self.dist.device)
-            with torch.autocast(**self._autocast):
+            with torch.autocast(self.dist.device.type, dtype=torch.bfloat16, enabled=self._bf16):
                 out = self._forward(self.model, x, activity)
             total_loss += float(self.loss_fn(out.float(), y)) * len(y)
             n_correct += correct(out, y, cfg.decode)
