@@ -89,3 +89,37 @@ class SpikeMonitor:
     def rates(self) -> dict[str, float]:
         """Spikes per neuron per time step, per layer."""
         return {k: self._counts[k] / (self._neurons[k] * self._steps[k]) for k in self._counts if self._steps.get(k)}
+
+
+class SpikeRecorder:
+    """Keeps the output sequence of every spiking layer from the forward passes inside a ``with``
+    block (for rasters of a few samples; memory grows with what is recorded).
+
+    ``spikes()`` returns layer name → ``(T, B, *features)`` tensor of the last forward pass.
+    """
+
+    def __init__(self, model: nn.Module) -> None:
+        self._monitor = SpikeMonitor(model)
+        self._handles: list[Any] = []
+        self._spikes: dict[str, torch.Tensor] = {}
+
+    def __enter__(self) -> SpikeRecorder:
+        for name, module in self._monitor._layers:
+            self._handles.append(module.register_forward_hook(self._hook(name)))
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for handle in self._handles:
+            handle.remove()
+        self._handles.clear()
+
+    def _hook(self, name: str) -> Any:
+        def record(module: nn.Module, inputs: Any, output: Any) -> None:
+            z_seq = output[0] if isinstance(output, tuple) else output
+            self._spikes[name] = z_seq.detach().cpu()
+
+        return record
+
+    def spikes(self) -> dict[str, torch.Tensor]:
+        """Layer name → spikes of the last forward pass, in network order."""
+        return dict(self._spikes)

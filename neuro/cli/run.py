@@ -1,0 +1,104 @@
+"""``neuro run`` and its pieces ``neuro train``, ``neuro eval``, ``neuro export``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+
+CONFIG_HELP = "YAML run config (fields not given keep the built-in default); none: the default."
+
+
+def _load(config: Path | None, out: Path | None) -> Any:
+    from neuro.pipeline import ConfigError, load_config
+
+    try:
+        cfg = load_config(config)
+    except ConfigError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
+    if out is not None:
+        cfg = cfg.model_copy(update={"out_dir": str(out)})
+    return cfg
+
+
+def _run(config: Path | None, out: Path | None, steps: list[str] | None, resume: bool, print_config: bool = False) -> None:
+    from neuro.pipeline import dump_config, run_pipeline
+
+    cfg = _load(config, out)
+    if print_config:
+        typer.echo(dump_config(cfg), nl=False)
+        return
+    console = Console()
+    console.print(f"[bold]neuro run[/bold] {cfg.name}: steps {', '.join(steps or cfg.steps)} -> {cfg.output_dir()}")
+    results = run_pipeline(
+        cfg, steps=steps, resume=resume, on_step=lambda name, sec: console.print(f"  {name:<9} done in {sec:.1f} s")
+    )
+    _summary(console, cfg, results)
+
+
+def _summary(console: Console, cfg: Any, results: dict[str, Any]) -> None:
+    if "train" in results:
+        t = results["train"]
+        console.print(f"trained {t['epochs']} epochs; best {cfg.train.monitor} {t['best_metric']} at epoch {t['best_epoch']}")
+    if "evaluate" in results:
+        e = results["evaluate"]
+        console.print(f"[bold]test accuracy {100 * e['test_accuracy']:.2f} %[/bold] ({e['test_samples']} samples), "
+                      f"{e['spikes_per_sample']:.0f} spikes per sample")  # fmt: skip
+    if "export" in results:
+        x = results["export"]
+        files = ", ".join(str(x[k]) for k in ("nir", "ir_json") if k in x)
+        check = "identical" if x.get("nir_rebuild_identical") else "DIFFERENT"
+        console.print(f"exported {files}" + (f" (NIR rebuild: {check} outputs)" if "nir_rebuild_identical" in x else ""))
+    if "report" in results:
+        console.print(f"report: {results['report']['index']}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the pipeline commands to ``app``."""
+
+    @app.command()
+    def run(
+        config: Path | None = typer.Argument(None, help=CONFIG_HELP),
+        out: Path | None = typer.Option(None, help="Run folder (default runs/<name>)."),
+        print_config: bool = typer.Option(False, "--print-config", help="Print the effective config and exit."),
+        resume: bool = typer.Option(True, help="Continue a killed run from its last checkpoint."),
+    ) -> None:
+        """Run the whole pipeline: data, train, evaluate, export, report."""
+        _run(config, out, None, resume, print_config)
+
+    @app.command()
+    def train(
+        config: Path | None = typer.Argument(None, help=CONFIG_HELP),
+        out: Path | None = typer.Option(None, help="Run folder (default runs/<name>)."),
+        resume: bool = typer.Option(True, help="Continue from the run folder's last checkpoint."),
+    ) -> None:
+        """Train (and checkpoint) the configured network."""
+        _run(config, out, ["data", "train"], resume)
+
+    @app.command("eval")
+    def evaluate(
+        config: Path | None = typer.Argument(None, help=CONFIG_HELP),
+        out: Path | None = typer.Option(None, help="Run folder holding checkpoints/ (default runs/<name>)."),
+        as_json: bool = typer.Option(False, "--json", help="Print the results as JSON."),
+    ) -> None:
+        """Evaluate the run folder's best checkpoint on the test split."""
+        from neuro.pipeline import run_pipeline
+
+        cfg = _load(config, out)
+        results = run_pipeline(cfg, steps=["data", "evaluate"])
+        if as_json:
+            typer.echo(json.dumps({k: v for k, v in results["evaluate"].items() if k != "predictions"}, indent=1))
+        else:
+            _summary(Console(), cfg, results)
+
+    @app.command()
+    def export(
+        config: Path | None = typer.Argument(None, help=CONFIG_HELP),
+        out: Path | None = typer.Option(None, help="Run folder holding checkpoints/ (default runs/<name>)."),
+    ) -> None:
+        """Export the run folder's best checkpoint to NIR and IR JSON."""
+        _run(config, out, ["data", "export"], True)

@@ -1,0 +1,168 @@
+"""The configuration of ``neuro run``: YAML validated by pydantic, errors naming the field path.
+
+Every section refuses unknown keys. :func:`load_config` reads a YAML file (or a mapping) on top
+of the built-in default, so a config file only needs the fields it changes.
+
+Example:
+    >>> cfg = load_config({"train": {"epochs": 2}, "data": {"n_time_bins": 8}})
+    >>> cfg.train.epochs, cfg.data.dataset, cfg.model.channels
+    (2, 'n-digits', (12, 32))
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from neuro.core.errors import NeuroError
+from neuro.models.conv_snn import ConvSNNConfig
+from neuro.train.config import TrainConfig
+
+
+class ConfigError(NeuroError, ValueError):
+    """A run configuration is invalid; the message names each offending field path."""
+
+
+class DataConfig(BaseModel):
+    """Which dataset, and how events become frames.
+
+    Attributes:
+        dataset: a generated dataset (``neuro data list``).
+        options: generation options of that dataset (part of its cache key).
+        n_time_bins: frames per sample (equal time bins over each sample's duration).
+        train_split, val_split, test_split: split names; ``val_split`` None disables validation.
+        workers: processes used if the dataset must be generated.
+        cache: cache folder (default: ``$NEURO_CACHE`` or ``~/.cache/neuro``).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    dataset: str = "n-digits"
+    options: dict[str, Any] = Field(default_factory=dict)
+    n_time_bins: int = Field(16, ge=1)
+    train_split: str = "train"
+    val_split: str | None = "val"
+    test_split: str = "test"
+    workers: int = Field(2, ge=1)
+    cache: str | None = None
+
+
+class ExportConfig(BaseModel):
+    """What the export step writes into the run folder.
+
+    Attributes:
+        nir: write ``model.nir`` (NIR HDF5).
+        ir_json: write ``model.ir.json`` (the project's IR).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    nir: bool = True
+    ir_json: bool = True
+
+
+class ReportConfig(BaseModel):
+    """Report options.
+
+    Attributes:
+        raster_sample: index in the test split of the sample whose spikes are drawn.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    raster_sample: int = Field(0, ge=0)
+
+
+STEP_NAMES = ("data", "train", "evaluate", "export", "report")
+"""The pipeline's steps, in order (the engine and hardware steps join this list)."""
+
+
+class RunConfig(BaseModel):
+    """Everything ``neuro run`` does.
+
+    Attributes:
+        name: run name (the default output folder is ``runs/<name>``).
+        out_dir: output folder (default ``runs/<name>``).
+        steps: the steps to run, in pipeline order.
+        data, model, train, export, report: the sections.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = "default"
+    out_dir: str | None = None
+    steps: tuple[str, ...] = STEP_NAMES
+    data: DataConfig = Field(default_factory=DataConfig)
+    model: ConvSNNConfig = Field(default_factory=ConvSNNConfig)
+    train: TrainConfig = Field(
+        default_factory=lambda: TrainConfig(
+            epochs=8, batch_size=32, lr=2e-3, loss="membrane_ce", decode="max_membrane", schedule="cosine"
+        )
+    )
+    export: ExportConfig = Field(default_factory=ExportConfig)
+    report: ReportConfig = Field(default_factory=ReportConfig)
+
+    def output_dir(self) -> Path:
+        """The run folder."""
+        return Path(self.out_dir) if self.out_dir else Path("runs") / self.name
+
+
+def _format(exc: ValidationError) -> str:
+    lines = []
+    for err in exc.errors():
+        path = ".".join(str(p) for p in err["loc"]) or "<root>"
+        lines.append(
+            f"  {path}: {err['msg']}" + (f" (got {err['input']!r})" if "input" in err and err["type"] != "missing" else "")
+        )
+    return "invalid run config:\n" + "\n".join(lines)
+
+
+def _merge(base: dict[str, Any], update: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in update.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping) and key != "options":
+            out[key] = _merge(dict(out[key]), value)
+        else:
+            out[key] = value
+    return out
+
+
+def load_config(source: str | os.PathLike[str] | Mapping[str, Any] | None = None) -> RunConfig:
+    """The default config updated by ``source`` (a YAML file path or a mapping).
+
+    Raises:
+        ConfigError: unreadable YAML, a non-mapping document, an unknown key or a bad value
+            (each offending field path is named), or an unknown step.
+    """
+    update: Any = {}
+    if isinstance(source, Mapping):
+        update = source
+    elif source is not None:
+        path = Path(source)
+        try:
+            update = yaml.safe_load(path.read_text()) or {}
+        except OSError as exc:
+            raise ConfigError(f"cannot read config {path}: {exc}") from None
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{path} is not valid YAML: {exc}") from None
+        if not isinstance(update, Mapping):
+            raise ConfigError(f"{path} must hold a mapping of sections, got {type(update).__name__}")
+    base = RunConfig().model_dump(mode="json")
+    try:
+        cfg = RunConfig.model_validate(_merge(base, update))
+    except ValidationError as exc:
+        raise ConfigError(_format(exc)) from None
+    unknown = [s for s in cfg.steps if s not in STEP_NAMES]
+    if unknown:
+        raise ConfigError(f"invalid run config:\n  steps: unknown step(s) {unknown}; available: {list(STEP_NAMES)}")
+    return cfg
+
+
+def dump_config(cfg: RunConfig) -> str:
+    """The effective config as YAML (what ``neuro run --print-config`` prints)."""
+    return yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False)
