@@ -307,7 +307,8 @@ class Trainer:
             "train_loss": total_loss / n_seen,
             "train_accuracy": n_correct / n_seen,
             "lr": lr,
-            "spikes_per_sample": spikes / n_seen,
+            # output spikes per sample; a membrane readout has no spikes to count
+            "spikes_per_sample": spikes / n_seen if cfg.decode == "rate" else None,
         }
         if self.val_data is not None:
             activity = LayerActivity()
