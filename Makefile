@@ -27,8 +27,11 @@ tts:
 		|| echo "warning: could not install espeak-ng and flite; spoken-digits tests will be skipped"; \
 	else echo "note: spoken-digits needs espeak-ng and flite: sudo apt-get install espeak-ng flite"; fi
 
+# The main job: train a convolutional SNN on n-digits (generated on first use), evaluate, export
+# to NIR and write a report into runs/default (a killed demo resumes where it stopped).
 demo: $(VENV)/.installed
 	$(BIN)/neuro info
+	$(BIN)/neuro run
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
