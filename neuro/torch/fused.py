@@ -2,11 +2,11 @@ r"""Hand-fused multi-step kernel for the LIF step (used by LIF and IF).
 
 The generic path runs the model's ``update`` once per time step and autograd records about
 fifteen nodes per step. This kernel is one :class:`torch.autograd.Function` over the whole
-sequence with few tensor operations per step (four in the forward loop, two in the backward
-loop); everything that does not depend on the recurrence is computed for all steps at
-once. It is an optimisation of :func:`neuro.core.neurons.lif.update` and nothing else: the
-tests run both paths on the same input and require identical spikes and gradients equal to
-rounding (float64), and a sentinel counts the calls of this kernel.
+sequence with few tensor operations per step on ``(B, ...)`` slices and no whole-sequence
+temporaries (allocating those costs more than the arithmetic they would save). It is an
+optimisation of :func:`neuro.core.neurons.lif.update` and nothing else: the tests run both
+paths on the same input and require identical spikes and gradients equal to rounding
+(float64), and a sentinel counts the calls of this kernel.
 
 Forward (coefficients of :func:`~neuro.core.neurons.lif.lif_coefficients`):
 
@@ -57,24 +57,29 @@ def _reset(u: torch.Tensor, spiked: torch.Tensor, c: Any) -> torch.Tensor:
 
 
 class _FusedLIF(torch.autograd.Function):
+    # Work step by step on (B, ...) slices: whole-sequence temporaries are large enough that
+    # allocating them costs more (fresh pages from the OS) than the arithmetic they save.
     @staticmethod
     def forward(ctx: Any, x_seq: torch.Tensor, v0: torch.Tensor, coeffs: Any, surrogate: Surrogate) -> Any:
         c = coeffs
-        drive = x_seq * c.gain
-        decay = torch.as_tensor(c.decay, dtype=x_seq.dtype, device=x_seq.device).expand(x_seq.shape[1:])
+        decay = torch.as_tensor(c.decay, dtype=x_seq.dtype, device=x_seq.device)
+        gain = torch.as_tensor(c.gain, dtype=x_seq.dtype, device=x_seq.device)
         bias = torch.as_tensor(c.bias, dtype=x_seq.dtype, device=x_seq.device)
         # (a v + b) + g x in the generic update's order and without fused multiply-add, so both
         # paths round identically; with b = 0 the sum a v + g x is the same number.
         has_bias = bool((bias != 0).any())
         u_seq = torch.empty_like(x_seq)
+        z_seq = torch.empty_like(x_seq)
+        drive = torch.empty_like(x_seq[0])
         v = v0
         for t in range(x_seq.shape[0]):
             u = torch.mul(v, decay, out=u_seq[t])
             if has_bias:
                 u.add_(bias)
-            u.add_(drive[t])
-            v = _reset(u, u > c.v_threshold, c)
-        z_seq = (u_seq > c.v_threshold).to(x_seq.dtype)
+            u.add_(torch.mul(x_seq[t], gain, out=drive))
+            spiked = u > c.v_threshold
+            z_seq[t].copy_(spiked)
+            v = _reset(u, spiked, c)
         ctx.save_for_backward(u_seq, z_seq)
         ctx.coeffs = c
         ctx.surrogate = surrogate
@@ -86,20 +91,25 @@ class _FusedLIF(torch.autograd.Function):
     def backward(ctx: Any, grad_z: torch.Tensor, grad_v: torch.Tensor) -> Any:
         u_seq, z_seq = ctx.saved_tensors
         c = ctx.coeffs
-        s = ctx.surrogate.derivative(u_seq - c.v_threshold, _TorchPrimitives)
-        if c.reset_keep == 1.0 and c.reset_subtract == 1.0:
-            r = 1 - (z_seq * s) * c.v_threshold
-        elif c.reset_keep == 0.0 and c.reset_subtract == 0.0:
-            r = 1 - z_seq
-        else:
-            r = s * (-c.reset_subtract * c.v_threshold * z_seq) + z_seq * c.reset_keep + (1 - z_seq)
-        grad_u = grad_z * s if grad_z is not None else torch.zeros_like(u_seq)
-        g_v = grad_v if grad_v is not None else torch.zeros_like(u_seq[0])
         decay = torch.as_tensor(c.decay, dtype=u_seq.dtype, device=u_seq.device)
+        gain = torch.as_tensor(c.gain, dtype=u_seq.dtype, device=u_seq.device)
+        g_v = grad_v if grad_v is not None else torch.zeros_like(u_seq[0])
+        grad_x = torch.empty_like(u_seq)
         for t in range(u_seq.shape[0] - 1, -1, -1):
-            g_u = torch.addcmul(grad_u[t], g_v, r[t], out=grad_u[t])
+            z = z_seq[t]
+            s = ctx.surrogate.derivative(u_seq[t] - c.v_threshold, _TorchPrimitives)
+            if c.reset_keep == 1.0 and c.reset_subtract == 1.0:
+                r = 1 - (z * s) * c.v_threshold
+            elif c.reset_keep == 0.0 and c.reset_subtract == 0.0:
+                r = 1 - z
+            else:
+                r = s * (-c.reset_subtract * c.v_threshold * z) + z * c.reset_keep + (1 - z)
+            g_u = g_v * r
+            if grad_z is not None:
+                g_u = torch.addcmul(g_u, grad_z[t], s)
+            torch.mul(g_u, gain, out=grad_x[t])
             g_v = g_u * decay
-        return grad_u * c.gain, _sum_to(g_v, ctx.v0_shape), None, None
+        return grad_x, _sum_to(g_v, ctx.v0_shape), None, None
 
 
 def _sum_to(grad: torch.Tensor, shape: torch.Size) -> torch.Tensor:
