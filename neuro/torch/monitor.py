@@ -27,29 +27,28 @@ from neuro.torch.layers import Recurrent
 from neuro.torch.neurons import Neurons
 
 
-class SpikeMonitor:
-    """Counts the output spikes of every spiking :class:`Neurons` (or :class:`Recurrent`) layer.
+def spiking_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
+    """``(name, module)`` of every spiking :class:`Neurons` or :class:`Recurrent` layer of ``model``
+    (the neurons inside a Recurrent layer are reported through it)."""
+    inner = {id(m.neurons) for m in model.modules() if isinstance(m, Recurrent)}
+    return [
+        (name, module)
+        for name, module in model.named_modules()
+        if (isinstance(module, Neurons) and module.spiking and id(module) not in inner)
+        or (isinstance(module, Recurrent) and module.neurons.spiking)
+    ]
 
-    Attributes are per layer name (as in ``model.named_modules()``):
-    ``counts()`` total spikes, ``neurons()`` neurons per sample, ``steps()`` sample-steps seen
-    (time steps times batch size), ``rates()`` spikes per neuron per step.
-    """
+
+class _SpikeHooks:
+    """Forward hooks on the spiking layers for the duration of a ``with`` block; subclasses
+    receive each layer's output sequence in ``_record``."""
 
     def __init__(self, model: nn.Module) -> None:
         self.model = model
         self._handles: list[Any] = []
-        self._counts: dict[str, float] = {}
-        self._neurons: dict[str, int] = {}
-        self._steps: dict[str, int] = {}
-        inner = {id(m.neurons) for m in model.modules() if isinstance(m, Recurrent)}
-        self._layers = [
-            (name, module)
-            for name, module in model.named_modules()
-            if (isinstance(module, Neurons) and module.spiking and id(module) not in inner)
-            or (isinstance(module, Recurrent) and module.neurons.spiking)
-        ]
+        self._layers = spiking_layers(model)
 
-    def __enter__(self) -> SpikeMonitor:
+    def __enter__(self) -> Any:
         for name, module in self._layers:
             self._handles.append(module.register_forward_hook(self._hook(name)))
         return self
@@ -60,14 +59,34 @@ class SpikeMonitor:
         self._handles.clear()
 
     def _hook(self, name: str) -> Any:
-        def record(module: nn.Module, inputs: Any, output: Any) -> None:
-            z_seq = output[0] if isinstance(output, tuple) else output
-            with torch.no_grad():
-                self._counts[name] = self._counts.get(name, 0.0) + float(z_seq.sum())
-            self._neurons[name] = int(z_seq[0, 0].numel())
-            self._steps[name] = self._steps.get(name, 0) + int(z_seq.shape[0] * z_seq.shape[1])
+        def hook(module: nn.Module, inputs: Any, output: Any) -> None:
+            self._record(name, output[0] if isinstance(output, tuple) else output)
 
-        return record
+        return hook
+
+    def _record(self, name: str, z_seq: torch.Tensor) -> None:
+        raise NotImplementedError
+
+
+class SpikeMonitor(_SpikeHooks):
+    """Counts the output spikes of every spiking :class:`Neurons` (or :class:`Recurrent`) layer.
+
+    Attributes are per layer name (as in ``model.named_modules()``):
+    ``counts()`` total spikes, ``neurons()`` neurons per sample, ``steps()`` sample-steps seen
+    (time steps times batch size), ``rates()`` spikes per neuron per step.
+    """
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__(model)
+        self._counts: dict[str, float] = {}
+        self._neurons: dict[str, int] = {}
+        self._steps: dict[str, int] = {}
+
+    def _record(self, name: str, z_seq: torch.Tensor) -> None:
+        with torch.no_grad():
+            self._counts[name] = self._counts.get(name, 0.0) + float(z_seq.sum())
+        self._neurons[name] = int(z_seq[0, 0].numel())
+        self._steps[name] = self._steps.get(name, 0) + int(z_seq.shape[0] * z_seq.shape[1])
 
     def reset(self) -> None:
         """Forget the tallies (the hooks stay while inside the ``with`` block)."""
@@ -91,7 +110,7 @@ class SpikeMonitor:
         return {k: self._counts[k] / (self._neurons[k] * self._steps[k]) for k in self._counts if self._steps.get(k)}
 
 
-class SpikeRecorder:
+class SpikeRecorder(_SpikeHooks):
     """Keeps the output sequence of every spiking layer from the forward passes inside a ``with``
     block (for rasters of a few samples; memory grows with what is recorded).
 
@@ -99,26 +118,11 @@ class SpikeRecorder:
     """
 
     def __init__(self, model: nn.Module) -> None:
-        self._monitor = SpikeMonitor(model)
-        self._handles: list[Any] = []
+        super().__init__(model)
         self._spikes: dict[str, torch.Tensor] = {}
 
-    def __enter__(self) -> SpikeRecorder:
-        for name, module in self._monitor._layers:
-            self._handles.append(module.register_forward_hook(self._hook(name)))
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        for handle in self._handles:
-            handle.remove()
-        self._handles.clear()
-
-    def _hook(self, name: str) -> Any:
-        def record(module: nn.Module, inputs: Any, output: Any) -> None:
-            z_seq = output[0] if isinstance(output, tuple) else output
-            self._spikes[name] = z_seq.detach().cpu()
-
-        return record
+    def _record(self, name: str, z_seq: torch.Tensor) -> None:
+        self._spikes[name] = z_seq.detach().cpu()
 
     def spikes(self) -> dict[str, torch.Tensor]:
         """Layer name → spikes of the last forward pass, in network order."""
