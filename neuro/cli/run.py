@@ -27,12 +27,13 @@ def _load(config: Path | None, out: Path | None) -> Any:
 
 def _run(config: Path | None, out: Path | None, steps: list[str] | None, resume: bool, print_config: bool = False) -> None:
     from neuro.pipeline import dump_config, run_pipeline
+    from neuro.pipeline.run import is_main_process
 
     cfg = _load(config, out)
     if print_config:
         typer.echo(dump_config(cfg), nl=False)
         return
-    console = Console()
+    console = Console(quiet=not is_main_process())
     console.print(f"[bold]neuro run[/bold] {cfg.name}: steps {', '.join(steps or cfg.steps)} -> {cfg.output_dir()}")
     results = run_pipeline(
         cfg, steps=steps, resume=resume, on_step=lambda name, sec: console.print(f"  {name:<9} done in {sec:.1f} s")

@@ -17,6 +17,7 @@ Example (a tiny run; the real default trains for a few minutes):
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -24,6 +25,11 @@ from typing import Any
 from neuro.core.io import atomic_write_text
 from neuro.pipeline.config import STEP_NAMES, RunConfig, dump_config
 from neuro.pipeline.steps import STEPS, RunContext, write_summary
+
+
+def is_main_process() -> bool:
+    """False on the non-zero ranks of a ``torchrun`` job (they train but write nothing)."""
+    return int(os.environ.get("RANK", "0")) == 0
 
 
 def run_pipeline(
@@ -47,7 +53,9 @@ def run_pipeline(
     wanted = set(steps if steps is not None else cfg.steps)
     out = cfg.output_dir()
     out.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(out / "config.yaml", dump_config(cfg))
+    main = is_main_process()
+    if main:
+        atomic_write_text(out / "config.yaml", dump_config(cfg))
     ctx = RunContext(cfg, out)
     order = [s for s in STEP_NAMES if s in wanted]
     if order and order[0] != "data":
@@ -60,10 +68,11 @@ def run_pipeline(
         else:
             STEPS[name](ctx)
         timings[name] = round(time.perf_counter() - start, 2)
-        if on_step is not None:
+        if on_step is not None and main:
             on_step(name, timings[name])
         ctx.results["seconds"] = timings
-        write_summary(ctx)
+        if main:
+            write_summary(ctx)
     results = dict(ctx.results)
     results.pop("seconds", None)
     return results

@@ -67,3 +67,17 @@ def test_print_config_and_bad_config(tmp_path):
     assert result.exit_code == 2
     assert "train.epochs" in result.output
     assert not (tmp_path / "never").exists()
+
+
+def test_train_under_torchrun_with_two_cpu_processes(tmp_path):
+    import subprocess
+    import sys
+
+    config = small_config(tmp_path, epochs=1)
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "-m", "neuro.cli.main", "train", str(config)]
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.count("train     done") == 1  # only rank 0 reports
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert summary["train"]["epochs"] == 1
+    assert (tmp_path / "run" / "checkpoints" / "last" / "manifest.json").is_file()
