@@ -35,23 +35,28 @@ def _numba() -> Any:
     return numba
 
 
-_COMPILED: dict[Callable[..., Any], Any] = {}
+_COMPILED: dict[tuple[Callable[..., Any], str], Any] = {}
 
 
-def jit_function(fn: Callable[..., Any]) -> Any:
-    """``numba.njit`` of ``fn`` with the functions it calls compiled along (cached per ``fn``)."""
-    if fn in _COMPILED:
-        return _COMPILED[fn]
+def jit_function(fn: Callable[..., Any], error_model: str = "python") -> Any:
+    """``numba.njit`` of ``fn`` with the functions it calls compiled along (cached per ``fn``).
+
+    ``error_model="numpy"`` lets a float division by zero give inf/nan instead of raising,
+    which lets loops that divide vectorise.
+    """
+    key = (fn, error_model)
+    if key in _COMPILED:
+        return _COMPILED[key]
     if not isinstance(fn, types.FunctionType):
         raise TypeError(f"jit_function needs a plain Python function, got {fn!r}")
     glb = dict(fn.__globals__)
     for name in fn.__code__.co_names:
         obj = glb.get(name)
         if isinstance(obj, types.FunctionType):
-            glb[name] = jit_function(obj)
+            glb[name] = jit_function(obj, error_model)
     rebuilt = types.FunctionType(fn.__code__, glb, fn.__name__, fn.__defaults__, fn.__closure__)
-    compiled = _numba().njit(rebuilt)
-    _COMPILED[fn] = compiled
+    compiled = _numba().njit(error_model=error_model)(rebuilt)
+    _COMPILED[key] = compiled
     return compiled
 
 
@@ -128,11 +133,142 @@ def compile_population(model: NeuronModel) -> Callable[..., Any]:
         n = x_seq.shape[1]
         dtype = x_seq.dtype
         states = [np.array(np.broadcast_to(s, (n,)), dtype=dtype) for s in state]
-        coeff_arrays = [
-            np.array(np.broadcast_to(c, (n,)), dtype=np.int64 if isinstance(c, int) else dtype)
-            for c in coeffs
-        ]
+        coeff_arrays = [np.array(np.broadcast_to(c, (n,)), dtype=np.int64 if isinstance(c, int) else dtype) for c in coeffs]
         z_seq = loop(x_seq, *states, *coeff_arrays, numba_ops())
         return z_seq, model.state(*states)
 
     return run
+
+
+# --- fused multi-step LIF kernel (neuro.torch.fused) ---------------------------------------
+
+
+def _clip_overload(x, min=None, max=None):
+    """``float.clip(min=, max=)`` inside compiled code, as numpy and torch spell it on arrays."""
+    types_ = _numba().core.types
+
+    def given(t: Any) -> bool:
+        return t is not None and not isinstance(t, types_.NoneType | types_.Omitted)
+
+    lo, hi = given(min), given(max)
+    if lo and hi:
+
+        def impl(x, min=None, max=None):
+            y = x if x >= min else x * 0 + min
+            return y if y <= max else y * 0 + max
+    elif lo:
+
+        def impl(x, min=None, max=None):
+            return x if x >= min else x * 0 + min
+    elif hi:
+
+        def impl(x, min=None, max=None):
+            return x if x <= max else x * 0 + max
+    else:
+
+        def impl(x, min=None, max=None):
+            return x
+
+    return impl
+
+
+@functools.cache
+def _fused_lif_kernels() -> tuple[Any, Any]:
+    from neuro.core import _fused_kernels
+
+    nb = _numba()
+    nb.extending.overload_method(nb.core.types.Float, "clip")(_clip_overload)
+
+    def compile_loop(fn: Callable[..., Any]) -> Any:
+        glb = dict(fn.__globals__, prange=nb.prange)
+        rebuilt = types.FunctionType(fn.__code__, glb, fn.__name__, fn.__defaults__, fn.__closure__)
+        return nb.njit(parallel=True, error_model="numpy", cache=True)(rebuilt)
+
+    return compile_loop(_fused_kernels.lif_forward), compile_loop(_fused_kernels.lif_backward)
+
+
+@functools.cache
+def _surrogate_tuple_type(cls: type) -> Any:
+    import collections
+    import dataclasses
+
+    return collections.namedtuple(f"{cls.__name__}Fields", [f.name for f in dataclasses.fields(cls)])
+
+
+def surrogate_derivative(surrogate: Any) -> tuple[Any, Any]:
+    """``(derivative, fields)``: the strategy's own ``derivative`` method compiled (called as
+    ``derivative(fields, x, ops)`` in compiled code) and its fields as a NamedTuple."""
+    _fused_lif_kernels()  # registers float.clip
+    cls = type(surrogate)
+    fields = _surrogate_tuple_type(cls)(*(float(getattr(surrogate, f)) for f in _surrogate_tuple_type(cls)._fields))
+    return jit_function(cls.derivative, "numpy"), fields
+
+
+def _set_threads(threads: int | None) -> None:
+    nb = _numba()
+    nb.set_num_threads(max(1, min(threads or nb.config.NUMBA_NUM_THREADS, nb.config.NUMBA_NUM_THREADS)))
+
+
+def _reset_mode(reset: tuple[float, float]) -> int:
+    keep, subtract = reset
+    return 0 if (keep, subtract) == (1.0, 1.0) else 1 if (keep, subtract) == (0.0, 0.0) else 2
+
+
+def fused_lif_forward(
+    x: np.ndarray,
+    v0: np.ndarray,
+    coeffs: tuple[np.ndarray, ...],
+    reset: tuple[float, float],
+    out: tuple[np.ndarray, np.ndarray, np.ndarray],
+    threads: int | None = None,
+) -> None:
+    """Compiled forward of the LIF step over a sequence (see :mod:`neuro.core._fused_kernels`).
+
+    ``x`` is a C-contiguous ``(T, B, M)`` float array, ``v0`` ``(B, M)``, ``coeffs`` the
+    contiguous ``(M,)`` arrays ``(decay, bias, gain, v_threshold, v_reset)`` of ``x``'s dtype,
+    ``reset`` the pair ``(keep, subtract)``; writes ``out = (u_seq, z_seq, v)``. ``threads``
+    caps Numba's threads (default: all).
+    """
+    forward, _ = _fused_lif_kernels()
+    keep, subtract = reset
+    dt = x.dtype.type
+    _set_threads(threads)
+    forward(x, v0, *coeffs, dt(keep), dt(subtract), dt(1.0 - keep), _reset_mode(reset), *out)
+
+
+def fused_lif_backward(
+    u_seq: np.ndarray,
+    grad_z: np.ndarray | None,
+    grad_v: np.ndarray,
+    coeffs: tuple[np.ndarray, ...],
+    reset: tuple[float, float],
+    surrogate: Any,
+    out: tuple[np.ndarray, np.ndarray],
+    threads: int | None = None,
+) -> None:
+    """Compiled backward of :func:`fused_lif_forward`: writes ``out = (grad_x, grad_v0)``.
+
+    ``grad_z`` is ``(T, B, M)`` or None, ``grad_v`` ``(B, M)``, ``coeffs`` ``(decay, gain,
+    v_threshold)``; the derivative is ``surrogate.derivative`` compiled (any strategy of
+    :mod:`neuro.core.surrogate`).
+    """
+    _, backward = _fused_lif_kernels()
+    derivative, fields = surrogate_derivative(surrogate)
+    keep, subtract = reset
+    dt = u_seq.dtype.type
+    if grad_z is None:
+        grad_z = np.zeros_like(u_seq)
+    _set_threads(threads)
+    backward(
+        u_seq,
+        grad_z,
+        grad_v,
+        *coeffs,
+        dt(keep),
+        dt(subtract),
+        _reset_mode(reset),
+        derivative,
+        fields,
+        numba_ops(),
+        *out,
+    )

@@ -8,6 +8,13 @@ optimisation of :func:`neuro.core.neurons.lif.update` and nothing else: the test
 paths on the same input and require identical spikes and gradients equal to rounding
 (float64), and a sentinel counts the calls of this kernel.
 
+On the CPU (float32 and float64, any surrogate of :mod:`neuro.core.surrogate`) the two
+recurrences below run in compiled loops instead (:func:`neuro.core.jit.fused_lif_forward`,
+one pass over memory per direction with the surrogate's own ``derivative`` compiled inline).
+They compute the same numbers in the same order (spikes and membrane bitwise; gradients to
+rounding, as the surrogate is evaluated in float64). Numba is imported on the first such call;
+:data:`NUMBA` switches the compiled loops off, and CUDA tensors always take the torch loop.
+
 Forward (coefficients of :func:`~neuro.core.neurons.lif.lif_coefficients`):
 
 .. math::
@@ -29,17 +36,27 @@ spiking branch, hence the factor :math:`z_t` in :math:`R_t`):
 
 from __future__ import annotations
 
+import functools
+import importlib.util
 from typing import Any
 
+import numpy as np
 import torch
 
 from neuro.core.neurons import lif
 from neuro.core.neurons.model import NeuronModel
-from neuro.core.surrogate import Surrogate
+from neuro.core.surrogate import ArcTan, FastSigmoid, Sigmoid, StraightThrough, Surrogate, Triangle
 from neuro.torch.ops import _TorchPrimitives
 
-CALLS = {"fused_lif": 0}
-"""How often the fused kernel ran (a sentinel for tests that the fast path was taken)."""
+CALLS = {"fused_lif": 0, "fused_lif_numba": 0}
+"""How often the fused kernel ran, and how often in its compiled CPU loops (sentinels for tests
+that the fast paths were taken)."""
+
+NUMBA = True
+"""Use the compiled CPU loops where they apply (False: always the torch loop)."""
+
+_SURROGATES = (ArcTan, FastSigmoid, Sigmoid, Triangle, StraightThrough)
+_COEFFS = ("decay", "bias", "gain", "v_threshold", "v_reset")
 
 
 def supports(model: NeuronModel) -> bool:
@@ -56,12 +73,95 @@ def _reset(u: torch.Tensor, spiked: torch.Tensor, c: Any) -> torch.Tensor:
     return torch.where(spiked, fired, u)
 
 
+@functools.cache
+def _numba_installed() -> bool:
+    return importlib.util.find_spec("numba") is not None
+
+
+def _compiled_applies(x_seq: torch.Tensor, c: Any, surrogate: Surrogate) -> bool:
+    """Whether the compiled CPU loops can run this call."""
+    if not NUMBA or x_seq.device.type != "cpu" or x_seq.dtype not in (torch.float32, torch.float64):
+        return False
+    if type(surrogate) not in _SURROGATES or not _numba_installed():
+        return False
+    for name in _COEFFS:
+        value = getattr(c, name)
+        if isinstance(value, torch.Tensor) and (value.device.type != "cpu" or value.dim() > x_seq.dim() - 2):
+            return False
+    return isinstance(c.reset_keep, float | int) and isinstance(c.reset_subtract, float | int)
+
+
+def _memory_order(x: torch.Tensor) -> list[int]:
+    """A permutation of the feature dims (time and batch stay first) under which ``x`` is
+    contiguous, so channels-last inputs need no copy; the identity if there is none."""
+    perm = [0, 1, *sorted(range(2, x.dim()), key=lambda d: -x.stride(d))]
+    return perm if x.permute(perm).is_contiguous() else list(range(x.dim()))
+
+
+def _inverse(perm: list[int]) -> list[int]:
+    inv = [0] * len(perm)
+    for i, p in enumerate(perm):
+        inv[p] = i
+    return inv
+
+
+def _flat(t: torch.Tensor, perm: list[int], rows: int) -> Any:
+    """``t`` permuted to memory order, contiguous, as a ``(rows, -1)`` (or ``(T, B, -1)``) numpy array."""
+    t = t.detach().permute(perm).contiguous()
+    return t.numpy().reshape(*t.shape[:rows], -1)
+
+
+def _compiled_forward(ctx: Any, x_seq: torch.Tensor, v0: torch.Tensor, c: Any) -> tuple[torch.Tensor, torch.Tensor]:
+    from neuro.core import jit
+
+    perm = _memory_order(x_seq)
+    perm_f = [p - 2 for p in perm[2:]]
+    perm_v = [p - 1 for p in perm[1:]]
+    dtype, features = x_seq.dtype, x_seq.shape[2:]
+    coeffs = [
+        _flat(torch.as_tensor(getattr(c, name), dtype=dtype).broadcast_to(features), perm_f, 0).reshape(-1) for name in _COEFFS
+    ]
+    x = _flat(x_seq, perm, 2)
+    shape = tuple(x_seq.shape[i] for i in perm)
+    u_seq = torch.empty(shape, dtype=dtype)
+    z_seq = torch.empty(shape, dtype=dtype)
+    v = torch.empty(shape[1:], dtype=dtype)
+    out = (u_seq.numpy().reshape(x.shape), z_seq.numpy().reshape(x.shape), v.numpy().reshape(x.shape[1:]))
+    reset = (float(c.reset_keep), float(c.reset_subtract))
+    jit.fused_lif_forward(x, _flat(v0, perm_v, 1), tuple(coeffs), reset, out, torch.get_num_threads())
+    ctx.save_for_backward(u_seq)
+    ctx.compiled = (perm, perm_v, (coeffs[0], coeffs[2], coeffs[3]), reset)
+    CALLS["fused_lif_numba"] += 1
+    return z_seq.permute(_inverse(perm)), v.permute(_inverse(perm_v))
+
+
+def _compiled_backward(ctx: Any, grad_z: torch.Tensor | None, grad_v: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+    from neuro.core import jit
+
+    (u_seq,) = ctx.saved_tensors
+    perm, perm_v, coeffs, reset = ctx.compiled
+    u = u_seq.numpy().reshape(*u_seq.shape[:2], -1)
+    gz = None if grad_z is None else _flat(grad_z, perm, 2)
+    gv = np.zeros(u.shape[1:], dtype=u.dtype) if grad_v is None else _flat(grad_v, perm_v, 1)
+    grad_x = torch.empty(u_seq.shape, dtype=u_seq.dtype)
+    grad_v0 = torch.empty(u_seq.shape[1:], dtype=u_seq.dtype)
+    out = (grad_x.numpy().reshape(u.shape), grad_v0.numpy().reshape(u.shape[1:]))
+    jit.fused_lif_backward(u, gz, gv, coeffs, reset, ctx.surrogate, out, torch.get_num_threads())
+    return grad_x.permute(_inverse(perm)), grad_v0.permute(_inverse(perm_v))
+
+
 class _FusedLIF(torch.autograd.Function):
     # Work step by step on (B, ...) slices: whole-sequence temporaries are large enough that
     # allocating them costs more (fresh pages from the OS) than the arithmetic they save.
     @staticmethod
     def forward(ctx: Any, x_seq: torch.Tensor, v0: torch.Tensor, coeffs: Any, surrogate: Surrogate) -> Any:
         c = coeffs
+        ctx.surrogate = surrogate
+        ctx.v0_shape = v0.shape
+        CALLS["fused_lif"] += 1
+        if _compiled_applies(x_seq, c, surrogate):
+            return _compiled_forward(ctx, x_seq, v0, c)
+        ctx.compiled = None
         decay = torch.as_tensor(c.decay, dtype=x_seq.dtype, device=x_seq.device)
         gain = torch.as_tensor(c.gain, dtype=x_seq.dtype, device=x_seq.device)
         bias = torch.as_tensor(c.bias, dtype=x_seq.dtype, device=x_seq.device)
@@ -82,13 +182,13 @@ class _FusedLIF(torch.autograd.Function):
             v = _reset(u, spiked, c)
         ctx.save_for_backward(u_seq, z_seq)
         ctx.coeffs = c
-        ctx.surrogate = surrogate
-        ctx.v0_shape = v0.shape
-        CALLS["fused_lif"] += 1
         return z_seq, v
 
     @staticmethod
     def backward(ctx: Any, grad_z: torch.Tensor, grad_v: torch.Tensor) -> Any:
+        if ctx.compiled is not None:
+            grad_x, grad_v0 = _compiled_backward(ctx, grad_z, grad_v)
+            return grad_x, _sum_to(grad_v0, ctx.v0_shape), None, None
         u_seq, z_seq = ctx.saved_tensors
         c = ctx.coeffs
         decay = torch.as_tensor(c.decay, dtype=u_seq.dtype, device=u_seq.device)
