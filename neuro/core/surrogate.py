@@ -108,8 +108,10 @@ class StraightThrough:
         _positive(self, "width")
 
     def derivative(self, x: Any, ops: Ops) -> Any:
-        # Half-open, so boxcars placed one width apart tile the line without overlap.
-        return ((x >= -self.width / 2) & (x < self.width / 2)) * (1.0 / self.width)
+        # Half-open, so boxcars placed one width apart tile the line without overlap; the zero
+        # branch is 0 * x so the result keeps x's dtype (a bool mask times a float would not).
+        inside = (x >= -self.width / 2) & (x < self.width / 2)
+        return ops.where(inside, 1.0 / self.width, 0.0 * x)
 
 
 Surrogate = ArcTan | FastSigmoid | Sigmoid | Triangle | StraightThrough
