@@ -160,6 +160,11 @@ def load_config(source: str | os.PathLike[str] | Mapping[str, Any] | None = None
     unknown = [s for s in cfg.steps if s not in STEP_NAMES]
     if unknown:
         raise ConfigError(f"invalid run config:\n  steps: unknown step(s) {unknown}; available: {list(STEP_NAMES)}")
+    if cfg.data.val_split is None and cfg.train.monitor.startswith("val"):
+        raise ConfigError(
+            f"invalid run config:\n  train.monitor: {cfg.train.monitor!r} needs a validation split "
+            "(data.val_split is null); use train_accuracy or train_loss"
+        )
     return cfg
 
 

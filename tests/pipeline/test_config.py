@@ -36,6 +36,7 @@ def test_dump_is_a_loadable_fixed_point(tmp_path):
         ({"data": {"n_time_bins": 0}}, "data.n_time_bins"),
         ({"colour": "blue"}, "colour"),
         ({"steps": ["data", "simulate"]}, "steps"),
+        ({"data": {"val_split": None}}, "train.monitor"),
     ],
 )
 def test_bad_fields_are_named_by_path(update, path):
