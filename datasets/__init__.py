@@ -12,7 +12,7 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -71,9 +71,37 @@ __all__ = [
     "build_dataset",
     "cache_dir",
     "load",
+    "load_splits",
     "load_vpr",
     "patch_normalise",
 ]
+
+
+def load_splits(
+    name: str,
+    splits: Sequence[str],
+    *,
+    root: str | Path | None = None,
+    rebuild: bool = False,
+    workers: int = 1,
+    progress: Callable[[int, int], None] | None = None,
+    **options: Any,
+) -> dict[str, Any]:
+    """Several splits of one generated dataset, read (or built) once; see :func:`load`.
+
+    Returns:
+        split name → dataset.
+
+    Raises:
+        DatasetError: unknown name, split or option.
+    """
+    entry = get_entry(name)
+    for split in splits:
+        if split not in entry.splits:
+            raise DatasetError(f"{name}: unknown split {split!r}; splits are {list(entry.splits)}")
+    selection = {k: options.pop(k) for k in entry.selection_options if k in options}
+    ds = build_dataset(name, root=root, rebuild=rebuild, workers=workers, progress=progress, **options)
+    return {split: entry.select(ds, split, **selection) for split in splits}
 
 
 def load(
@@ -104,9 +132,5 @@ def load(
     Raises:
         DatasetError: unknown name, split or option.
     """
-    entry = get_entry(name)
-    if split not in entry.splits:
-        raise DatasetError(f"{name}: unknown split {split!r}; splits are {list(entry.splits)}")
-    selection = {k: options.pop(k) for k in entry.selection_options if k in options}
-    ds = build_dataset(name, root=root, rebuild=rebuild, workers=workers, progress=progress, **options)
-    return entry.select(ds, split, **selection)
+    kwargs = {"root": root, "rebuild": rebuild, "workers": workers, "progress": progress}
+    return load_splits(name, [split], **kwargs, **options)[split]

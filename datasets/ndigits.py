@@ -22,6 +22,7 @@ The digits are UCI data under CC BY 4.0 (see scikit-learn's ``load_digits``).
 from __future__ import annotations
 
 import contextlib
+import functools
 import itertools
 import multiprocessing
 from collections.abc import Callable
@@ -94,12 +95,19 @@ class NDigitsParams:
         )
 
 
+@functools.cache
 def load_digit_images() -> tuple[np.ndarray, np.ndarray]:
-    """scikit-learn's 1,797 digits as ``(N, 8, 8)`` floats in ``[0, 1]`` and int labels."""
+    """scikit-learn's 1,797 digits as ``(N, 8, 8)`` floats in ``[0, 1]`` and int labels.
+
+    Parsed once per process (every generation chunk needs them); the arrays are read-only.
+    """
     from sklearn.datasets import load_digits
 
     digits = load_digits()
-    return digits.images.astype(np.float64) / 16.0, digits.target.astype(np.int64)
+    images, labels = digits.images.astype(np.float64) / 16.0, digits.target.astype(np.int64)
+    images.setflags(write=False)
+    labels.setflags(write=False)
+    return images, labels
 
 
 def upsample_digit(image: np.ndarray) -> np.ndarray:

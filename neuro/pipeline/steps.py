@@ -61,18 +61,18 @@ def _frames(ds: Any, n_bins: int) -> FrameDataset:
 
 def step_data(ctx: RunContext) -> None:
     """Load (generating on first use) the dataset splits and turn every sample into frames."""
-    from neuro.datasets import load
+    from neuro.datasets import load_splits
 
     cfg = ctx.config.data
     names = {"train": cfg.train_split, "test": cfg.test_split}
     if cfg.val_split:
         names["val"] = cfg.val_split
+    loaded = load_splits(cfg.dataset, list(names.values()), root=cfg.cache, workers=cfg.workers, **cfg.options)
     for role, split in names.items():
-        ds = load(cfg.dataset, split, root=cfg.cache, workers=cfg.workers, **cfg.options)
+        ds = loaded[split]
         ctx.splits[role] = _frames(ds, cfg.n_time_bins)
         ctx.classes = ds.classes
-        p_, h_, w_ = ds.sensor_size[2], ds.sensor_size[1], ds.sensor_size[0]
-        ctx.input_shape = (p_, h_, w_)
+        ctx.input_shape = (ds.sensor_size[2], ds.sensor_size[1], ds.sensor_size[0])
     ctx.results["data"] = {role: len(d) for role, d in ctx.splits.items()}
 
 
