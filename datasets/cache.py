@@ -23,21 +23,13 @@ from typing import Any, TypeVar
 import numpy as np
 
 from neuro.core.errors import DataFormatError
-from neuro.core.io import atomic_path
+from neuro.core.io import atomic_path, cache_dir
 from neuro.datasets.base import PackedEventDataset
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 _RESERVED = ("events", "offsets", "labels", "sensor_size", "classes", "metadata")
-
-
-def cache_dir() -> Path:
-    """The root folder of neuro's caches (created on first write, not here)."""
-    if os.environ.get("NEURO_CACHE"):
-        return Path(os.environ["NEURO_CACHE"]).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "neuro"
 
 
 def cache_key(params: Mapping[str, Any]) -> str:

@@ -33,3 +33,14 @@ def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
     """Write ``text`` (UTF-8) to ``path`` atomically."""
     with atomic_path(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
+
+
+def cache_dir() -> Path:
+    """The root folder of neuro's caches (created on first write, not here).
+
+    ``$NEURO_CACHE`` if set, else ``$XDG_CACHE_HOME/neuro``, else ``~/.cache/neuro``.
+    """
+    if os.environ.get("NEURO_CACHE"):
+        return Path(os.environ["NEURO_CACHE"]).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "neuro"

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import math
+import sys
 import types
 from collections.abc import Callable
 from typing import Any, NamedTuple
@@ -43,21 +44,39 @@ def jit_function(fn: Callable[..., Any], error_model: str = "python") -> Any:
 
     ``error_model="numpy"`` lets a float division by zero give inf/nan instead of raising,
     which lets loops that divide vectorise.
+
+    The rebuilt function lives in a real module object (``neuro._jit.<module>.<mode>``, in
+    ``sys.modules``), so code that calls it can be cached by Numba across processes.
     """
     key = (fn, error_model)
     if key in _COMPILED:
         return _COMPILED[key]
     if not isinstance(fn, types.FunctionType):
         raise TypeError(f"jit_function needs a plain Python function, got {fn!r}")
-    glb = dict(fn.__globals__)
+    module = _shadow_module(fn, error_model)
+    glb = module.__dict__
     for name in fn.__code__.co_names:
-        obj = glb.get(name)
+        obj = fn.__globals__.get(name)
         if isinstance(obj, types.FunctionType):
             glb[name] = jit_function(obj, error_model)
     rebuilt = types.FunctionType(fn.__code__, glb, fn.__name__, fn.__defaults__, fn.__closure__)
+    rebuilt.__module__ = module.__name__
+    rebuilt.__qualname__ = fn.__qualname__
     compiled = _numba().njit(error_model=error_model)(rebuilt)
     _COMPILED[key] = compiled
     return compiled
+
+
+def _shadow_module(fn: types.FunctionType, error_model: str) -> types.ModuleType:
+    """The module whose namespace holds the compiled twins of ``fn``'s module's functions."""
+    name = f"neuro._jit.{error_model}.{fn.__globals__.get('__name__', 'anonymous')}"
+    module = sys.modules.get(name)
+    if module is None:
+        module = types.ModuleType(name)
+        module.__dict__.update({k: v for k, v in fn.__globals__.items() if k not in ("__name__", "__spec__", "__loader__")})
+        module.__name__ = name
+        sys.modules[name] = module
+    return module
 
 
 class _ScalarOps(NamedTuple):

@@ -150,6 +150,42 @@ class Graph:
         preds = self.predecessors(name)
         return self.shapes[preds[0]] if preds else None
 
+    def step_order(self) -> tuple[list[str], set[tuple[str, str]]]:
+        """How a simulator steps this graph: a node order and the cycle-closing edges.
+
+        A depth-first search from the inputs gives a topological order of the graph without
+        its back edges. Within a time step, nodes run in this order and read their
+        predecessors' values of the same step, except along a back edge, which carries the
+        value of the previous step (zero at the first step). The torch modules and the engine
+        both step graphs this way.
+        """
+        graph = self
+        succ: dict[str, list[str]] = {n: [] for n in graph.nodes}
+        for a, b in graph.edges:
+            succ[a].append(b)
+        state: dict[str, int] = {}
+        back: set[tuple[str, str]] = set()
+        post: list[str] = []
+        roots = graph.inputs + [n for n in graph.nodes if n not in graph.inputs]
+        for root in roots:
+            if root in state:
+                continue
+            stack = [(root, iter(succ[root]))]
+            state[root] = 1
+            while stack:
+                node, it = stack[-1]
+                nxt = next(it, None)
+                if nxt is None:
+                    stack.pop()
+                    state[node] = 2
+                    post.append(node)
+                elif state.get(nxt) == 1:
+                    back.add((node, nxt))
+                elif nxt not in state:
+                    state[nxt] = 1
+                    stack.append((nxt, iter(succ[nxt])))
+        return post[::-1], back
+
     def _check_cycles(self) -> None:
         succ: dict[str, list[str]] = {k: [] for k in self.nodes}
         for a, b in self.edges:

@@ -101,35 +101,6 @@ def _key(name: str) -> str:
     return "node_" + name.replace(".", "__dot__")
 
 
-def _order(graph: ir.Graph) -> tuple[list[str], set[tuple[str, str]]]:
-    """A topological order of the graph without its cycle-closing edges, and those edges."""
-    succ: dict[str, list[str]] = {n: [] for n in graph.nodes}
-    for a, b in graph.edges:
-        succ[a].append(b)
-    state: dict[str, int] = {}
-    back: set[tuple[str, str]] = set()
-    post: list[str] = []
-    roots = graph.inputs + [n for n in graph.nodes if n not in graph.inputs]
-    for root in roots:
-        if root in state:
-            continue
-        stack = [(root, iter(succ[root]))]
-        state[root] = 1
-        while stack:
-            node, it = stack[-1]
-            nxt = next(it, None)
-            if nxt is None:
-                stack.pop()
-                state[node] = 2
-                post.append(node)
-            elif state.get(nxt) == 1:
-                back.add((node, nxt))
-            elif nxt not in state:
-                state[nxt] = 1
-                stack.append((nxt, iter(succ[nxt])))
-    return post[::-1], back
-
-
 class GraphNet(nn.Module):
     """A torch module that runs an IR graph; :func:`neuro.torch.to_ir` returns the graph back.
 
@@ -143,7 +114,7 @@ class GraphNet(nn.Module):
         super().__init__()
         self.graph = graph
         self.nodes = nn.ModuleDict({_key(k): m for k, m in modules.items() if m is not None})
-        self.order, self.back_edges = _order(graph)
+        self.order, self.back_edges = graph.step_order()
         self.preds = {n: graph.predecessors(n) for n in graph.nodes}
         if len(graph.inputs) != 1:
             raise GraphError(f"GraphNet needs exactly one Input node, got {graph.inputs}")
