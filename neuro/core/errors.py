@@ -116,3 +116,21 @@ class MissingToolError(NeuroError, RuntimeError):
 
     The message says how to install it.
     """
+
+
+class SimulationInputError(NeuroError, ValueError):
+    """Inputs given to a simulator do not fit the graph: wrong shape, events outside the
+    sensor, a time step that does not divide event timestamps, a probability above 1.
+
+    Attributes:
+        field: the argument or event field at fault, or None.
+    """
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class BackendUnavailableError(NeuroError, RuntimeError):
+    """The requested engine backend is unknown, or its requirements are missing here; the
+    message says what is missing and how to install it."""
