@@ -60,8 +60,8 @@ def _probe_cuda() -> tuple[bool, str]:
 
 BACKENDS: MappingProxyType[str, BackendInfo] = MappingProxyType(
     {
-        "numpy": BackendInfo("numpy", "plain numpy reference implementation", _probe_numpy, False),
-        "numba": BackendInfo("numba", "compiled CPU event loops (the default)", _probe_numba, False),
+        "numpy": BackendInfo("numpy", "plain numpy reference implementation", _probe_numpy, True),
+        "numba": BackendInfo("numba", "compiled CPU event loops (the default)", _probe_numba, True),
         "cuda": BackendInfo("cuda", "CuPy arrays with Numba-CUDA kernels", _probe_cuda, False),
     }
 )

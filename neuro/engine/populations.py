@@ -99,12 +99,14 @@ def run(x, {state_args}, {coeff_args}, n_traces, {trace_args}):
 '''
 
 
-def coefficient_arrays(coeffs: Any, n: int, dtype: Any) -> list[np.ndarray]:
-    """Each coefficient broadcast to a contiguous ``(n,)`` array (int64 for integer fields)."""
+def coefficient_arrays(coeffs: Any, shape: int | tuple[int, ...], dtype: Any) -> list[np.ndarray]:
+    """Each coefficient broadcast to the population ``shape`` and flattened to a contiguous
+    ``(N,)`` array (int64 for integer fields)."""
+    shape = (shape,) if isinstance(shape, int | np.integer) else tuple(shape)
     out = []
     for c in coeffs:
         kind = np.int64 if isinstance(c, int | np.integer) and not isinstance(c, bool) else dtype
-        out.append(np.ascontiguousarray(np.broadcast_to(np.asarray(c).reshape(-1), (n,)), dtype=kind))
+        out.append(np.ascontiguousarray(np.broadcast_to(np.asarray(c), shape).reshape(-1), dtype=kind))
     return out
 
 

@@ -186,13 +186,16 @@ class Graph:
                     stack.append((nxt, iter(succ[nxt])))
         return post[::-1], back
 
-    def _check_cycles(self) -> None:
+    def recurrent_components(self) -> list[list[str]]:
+        """The strongly connected components that contain a cycle (recurrent populations)."""
         succ: dict[str, list[str]] = {k: [] for k in self.nodes}
         for a, b in self.edges:
             succ[a].append(b)
-        for comp in _strongly_connected(list(self.nodes), succ):
-            cyclic = len(comp) > 1 or comp[0] in succ[comp[0]]
-            if cyclic and not any(is_stateful(self.nodes[n]) for n in comp):
+        return [c for c in _strongly_connected(list(self.nodes), succ) if len(c) > 1 or c[0] in succ[c[0]]]
+
+    def _check_cycles(self) -> None:
+        for comp in self.recurrent_components():
+            if not any(is_stateful(self.nodes[n]) for n in comp):
                 raise GraphError(
                     f"cycle through {sorted(comp)} has no neuron or Delay node: it would be an "
                     "algebraic loop within one time step"

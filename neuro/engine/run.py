@@ -1,0 +1,274 @@
+"""``neuro.engine.run``: simulate an IR graph on inputs, touching only what is active.
+
+The graph is cut into units: a single node, or a block of nodes that must advance step by step
+together (a cycle through neurons, as in a recurrent population, or a plastic projection with
+its postsynaptic population). Units run in a topological order of that condensed graph. A
+single node runs over the whole sequence in one call (:mod:`neuro.engine.ops`); a block runs
+its whole time loop in one compiled call (:mod:`neuro.engine.recurrent`). Within a step, the
+engine follows :meth:`neuro.ir.Graph.step_order`, exactly like the torch modules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from neuro import ir
+from neuro.core.errors import BackendUnavailableError, GraphError, SimulationInputError
+from neuro.engine.backends import BACKENDS
+from neuro.engine.counts import Counts
+from neuro.engine.inputs import to_events
+from neuro.engine.ops import NeuronOp, Op, Signal, ThresholdOp, as_dense, make_op
+from neuro.engine.signals import Events
+
+
+@dataclass
+class Result:
+    """What a simulation produced.
+
+    Attributes:
+        spikes: per spiking node (neurons, Threshold), its output events (values are the
+            model's ``z`` where it is not binary, e.g. multi-spike neurons).
+        outputs: per Output node, the dense ``(T, B, *shape)`` values it received.
+        counts: exact activity counts per node (:mod:`neuro.engine.counts`).
+        traces: ``(node, state field) -> (T, B, *shape)`` for the monitored state.
+        state: the final state of every neuron node, as the model's State NamedTuple of
+            ``(B, *shape)`` arrays.
+        weights: final weights of plastic projections.
+        dt, n_steps, batch, backend: how the run was made.
+    """
+
+    spikes: dict[str, Events]
+    outputs: dict[str, np.ndarray]
+    counts: Counts
+    traces: dict[tuple[str, str], np.ndarray]
+    state: dict[str, Any]
+    weights: dict[str, np.ndarray]
+    dt: float
+    n_steps: int
+    batch: int
+    backend: str
+    nodes_run: list[str] = field(default_factory=list)
+
+    def output(self) -> np.ndarray:
+        """The values of the graph's only Output node."""
+        if len(self.outputs) != 1:
+            raise KeyError(f"the graph has {len(self.outputs)} outputs {list(self.outputs)}; index Result.outputs")
+        return next(iter(self.outputs.values()))
+
+
+def check_backend(backend: str) -> None:
+    """Raise :class:`BackendUnavailableError` unless ``backend`` can run here."""
+    info = BACKENDS.get(backend)
+    if info is None:
+        raise BackendUnavailableError(f"unknown engine backend {backend!r}; backends are {list(BACKENDS)}")
+    if not info.implemented:
+        raise BackendUnavailableError(f"the {backend!r} engine backend is not available in this version of neuro")
+    ok, detail = info.probe()
+    if not ok:
+        raise BackendUnavailableError(f"the {backend!r} engine backend cannot run here: {detail}")
+
+
+def _units(graph: ir.Graph, plastic: Sequence[str]) -> list[tuple[list[str], bool]]:
+    """Nodes grouped into units ``(members, is_block)``, topologically sorted: single nodes, or
+    blocks that advance step by step together."""
+    comp_of: dict[str, int] = {}
+    comps: list[set[str]] = []
+    for comp in graph.recurrent_components():
+        for n in comp:
+            comp_of[n] = len(comps)
+        comps.append(set(comp))
+    for proj in plastic:
+        group = {proj, *(s for s in graph.successors(proj) if graph.nodes[s].node_type in _neuron_types())}
+        merged = set(group)
+        for n in group:
+            if n in comp_of:
+                merged |= comps[comp_of[n]]
+        ids = {comp_of[n] for n in merged if n in comp_of}
+        new = len(comps)
+        comps.append(merged)
+        for i in ids:
+            comps[i] = set()
+        for n in merged:
+            comp_of[n] = new
+    unit_of = {n: (f"\0block{comp_of[n]}" if n in comp_of else n) for n in graph.nodes}
+    members: dict[str, list[str]] = {}
+    order, _ = graph.step_order()
+    for n in order:
+        members.setdefault(unit_of[n], []).append(n)
+    deps: dict[str, set[str]] = {u: set() for u in members}
+    for a, b in graph.edges:
+        if unit_of[a] != unit_of[b]:
+            deps[unit_of[b]].add(unit_of[a])
+    done: list[str] = []
+    ready = [u for u in members if not deps[u]]
+    while ready:
+        u = ready.pop(0)
+        done.append(u)
+        for v in members:
+            if u in deps[v]:
+                deps[v].discard(u)
+                if not deps[v] and v not in done and v not in ready:
+                    ready.append(v)
+    return [(members[u], u.startswith("\0block")) for u in done]
+
+
+def _neuron_types() -> set[str]:
+    from neuro.core.neurons import MODELS
+
+    return set(MODELS)
+
+
+def _sum(signals: list[Signal], dtype: Any) -> Signal:
+    if len(signals) == 1:
+        return signals[0]
+    total = as_dense(signals[0], dtype).copy()
+    for s in signals[1:]:
+        total += as_dense(s, dtype)
+    return total
+
+
+def run(
+    graph: ir.Graph,
+    inputs: Any,
+    dt: float | None = None,
+    backend: str = "numba",
+    *,
+    n_steps: int | None = None,
+    monitors: Mapping[str, Sequence[str]] | None = None,
+    dtype: Any = np.float32,
+    method: str = "exact",
+    plasticity: Mapping[str, Any] | None = None,
+) -> Result:
+    """Simulate ``graph`` on ``inputs``.
+
+    Args:
+        graph: the network; neuron nodes are discretised with ``dt`` and ``method``.
+        inputs: for a graph with one Input node, any input :mod:`neuro.engine.inputs` accepts
+            (sensor events, ``(T, B, ...)`` frames, :class:`~neuro.engine.inputs.PoissonInput`,
+            :class:`~neuro.engine.signals.Events`); for several, a dict by Input node name.
+        dt: the time step in seconds (default: the graph's ``dt`` metadata).
+        backend: ``"numba"`` (compiled, the default) or ``"numpy"`` (the plain reference).
+        n_steps: number of steps when the input does not fix it (sensor events); later events
+            are ignored.
+        monitors: node name -> state fields to record per step (e.g. ``{"lif1": ["v"]}``).
+        dtype: float32 (default) or float64 (bit-identical across backends).
+        method: discretisation method of the neuron models.
+        plasticity: projection node name -> plasticity rule (e.g. STDP) applied during the run.
+
+    Raises:
+        BackendUnavailableError: unknown or unusable backend.
+        GraphError: no ``dt`` anywhere; an input name that is not an Input node.
+        UnsupportedNodeError: a node the engine cannot run.
+        SimulationInputError: inputs that do not fit the graph.
+    """
+    check_backend(backend)
+    dt = graph.dt if dt is None else float(dt)
+    if dt is None:
+        raise GraphError("no time step: pass dt= or record 'dt' in the graph metadata")
+    dtype = np.dtype(dtype)
+    if dtype not in (np.float32, np.float64):
+        raise SimulationInputError(f"dtype must be float32 or float64, got {dtype}", "dtype")
+    monitors = dict(monitors or {})
+    for name in monitors:
+        if name not in graph.nodes:
+            raise SimulationInputError(f"monitor names unknown node {name!r}", "monitors")
+    feeds = inputs if isinstance(inputs, Mapping) else {n: inputs for n in graph.inputs[:1]}
+    if not isinstance(inputs, Mapping) and len(graph.inputs) != 1:
+        raise GraphError(f"the graph has Input nodes {graph.inputs}; pass inputs as a dict by name")
+    signals: dict[str, Signal] = {}
+    for name in graph.inputs:
+        if name not in feeds:
+            raise SimulationInputError(f"no input given for Input node {name!r}", "inputs")
+        signals[name] = to_events(feeds[name], tuple(graph.shapes[name]), dt, n_steps)
+    extra = set(feeds) - set(graph.inputs)
+    if extra:
+        raise GraphError(f"inputs name nodes that are not Input nodes: {sorted(extra)}")
+    frames = {(s.n_steps, s.batch) for s in signals.values() if isinstance(s, Events)}
+    if len(frames) != 1:
+        raise SimulationInputError(f"inputs disagree on (steps, batch): {sorted(frames)}", "inputs")
+    steps, batch = frames.pop()
+    plastic = list(plasticity or {})
+    for name in plastic:
+        if name not in graph.nodes:
+            raise SimulationInputError(f"plasticity names unknown node {name!r}", "plasticity")
+
+    counts = Counts()
+    result = Result({}, {}, counts, {}, {}, {}, dt, steps, batch, backend)
+    for unit, is_block in _units(graph, plastic):
+        if is_block:
+            _run_block(graph, unit, signals, result, dt, backend, dtype, method, monitors, plasticity or {})
+            continue
+        name = unit[0]
+        node = graph.nodes[name]
+        if isinstance(node, ir.Input):
+            continue
+        incoming = _sum([signals[p] for p in graph.predecessors(name)], dtype)
+        if isinstance(node, ir.Output):
+            result.outputs[name] = as_dense(incoming, dtype)
+            continue
+        op = make_op(name, node, tuple(graph.input_shape(name) or ()), tuple(graph.shapes[name]), dt, dtype, method)
+        if isinstance(op, NeuronOp) and name in monitors:
+            unknown = set(monitors[name]) - set(op.model.state._fields)
+            if unknown:
+                raise SimulationInputError(f"{name!r} ({node.node_type}) has no state fields {sorted(unknown)}", "monitors")
+            op.record = tuple(monitors[name])
+        signals[name] = out = op.run(incoming, backend)
+        counts.nodes[name] = op.counts(incoming, steps, batch)
+        _collect(op, out, result)
+        result.nodes_run.append(name)
+    return result
+
+
+def _collect(op: Op, out: Signal, result: Result) -> None:
+    if isinstance(op, NeuronOp):
+        if op.model.spiking:
+            result.spikes[op.name] = out  # type: ignore[assignment]
+        result.state[op.name] = op.model.state(*(s.reshape(result.batch, *op.out_shape) for s in op.state or ()))
+        for f, tr in op.traces.items():
+            result.traces[(op.name, f)] = tr
+    elif isinstance(op, ThresholdOp):
+        result.spikes[op.name] = out  # type: ignore[assignment]
+
+
+def _run_block(
+    graph: ir.Graph,
+    unit: list[str],
+    signals: dict[str, Signal],
+    result: Result,
+    dt: float,
+    backend: str,
+    dtype: Any,
+    method: str,
+    monitors: Mapping[str, Sequence[str]],
+    plasticity: Mapping[str, Any],
+) -> None:
+    from neuro.engine.recurrent import run_block
+
+    inside = set(unit)
+    external: dict[str, Signal] = {}
+    for name in unit:
+        outside = [p for p in graph.predecessors(name) if p not in inside]
+        if outside:
+            external[name] = _sum([signals[p] for p in outside], dtype)
+    block = run_block(
+        graph, unit, external, result.n_steps, result.batch, dt, backend=backend, dtype=dtype, method=method,
+        record={n: monitors[n] for n in unit if n in monitors} or None,
+        plasticity={n: plasticity[n] for n in unit if n in plasticity} or None,
+    )  # fmt: skip
+    from neuro.core.neurons import MODELS
+
+    for name in unit:
+        out = block.outputs[name]
+        signals[name] = out
+        if graph.nodes[name].node_type in MODELS and MODELS[graph.nodes[name].node_type].spiking:
+            result.spikes[name] = out
+        if name in block.counts:
+            result.counts.nodes[name] = block.counts[name]
+        result.nodes_run.append(name)
+    result.state.update(block.state)
+    result.traces.update(block.traces)
+    result.weights.update(block.weights)
