@@ -29,7 +29,8 @@ def test_dense_counts_on_binary_input(rng):
     per_input = x.sum(axis=(0, 1))
     assert c.in_events == int(x.sum())
     assert c.synops == int(per_input.sum() - per_input[2]) * 7
-    assert c.macs == 0 and c.binary_input
+    assert c.macs == 0
+    assert c.binary_input
     assert c.synops_dense == 7 * 5 * 30 * 4
     assert c.synops <= c.synops_dense
 
@@ -38,7 +39,8 @@ def test_counts_on_graded_input_are_macs(rng):
     w = rng.normal(0, 1, (3, 4))
     x = rng.integers(0, 3, (10, 2, 4)).astype(np.float32)
     c = run(linear_graph(w), x).counts["linear_1"]
-    assert not c.binary_input and c.synops == 0
+    assert not c.binary_input
+    assert c.synops == 0
     assert c.macs == int(np.count_nonzero(x)) * 3
 
 
@@ -50,15 +52,18 @@ def test_conv_counts_equal_a_binarised_rerun(rng):
     x = (rng.random((6, 3, 2, 9, 9)) < 0.25).astype(np.float64)
     c = run(graph, x).counts["conv2d_1"]
     binarised = ir.Graph.sequential(
-        ir.Input(shape=(2, 9, 9)), ir.Conv2d(weight=(w != 0).astype(float), stride=2, padding=1), ir.Output(), metadata={"dt": 1e-3}
+        ir.Input(shape=(2, 9, 9)),
+        ir.Conv2d(weight=(w != 0).astype(float), stride=2, padding=1),
+        ir.Output(),
+        metadata={"dt": 1e-3},
     )
     rerun = run(binarised, x, backend="numpy", dtype=np.float64).output()
-    assert c.synops == int(round(rerun.sum()))
+    assert c.synops == round(rerun.sum())
     dense = run(binarised.with_metadata(), np.ones_like(x), backend="numpy", dtype=np.float64).output()
     ones = ir.Graph.sequential(
         ir.Input(shape=(2, 9, 9)), ir.Conv2d(weight=np.ones_like(w), stride=2, padding=1), ir.Output(), metadata={"dt": 1e-3}
     )
-    assert c.synops_dense == int(round(run(ones, np.ones_like(x), backend="numpy", dtype=np.float64).output().sum()))
+    assert c.synops_dense == round(run(ones, np.ones_like(x), backend="numpy", dtype=np.float64).output().sum())
     assert dense.sum() >= rerun.sum()
 
 
@@ -83,9 +88,12 @@ def test_sensor_events_are_binned_at_dt():
     out = run(graph, [ev, ev[:1]]).output()
     assert out.shape == (5, 2, 24)
     frames = out.reshape(5, 2, 2, 3, 4)
-    assert frames[0, 0, 1, 0, 0] == 1 and frames[0, 0, 0, 2, 1] == 1
-    assert frames[1, 0, 0, 2, 1] == 1 and frames[4, 0, 1, 1, 3] == 1
-    assert frames[:, 1].sum() == 1 and frames.sum() == 5
+    assert frames[0, 0, 1, 0, 0] == 1
+    assert frames[0, 0, 0, 2, 1] == 1
+    assert frames[1, 0, 0, 2, 1] == 1
+    assert frames[4, 0, 1, 1, 3] == 1
+    assert frames[:, 1].sum() == 1
+    assert frames.sum() == 5
     two_in_one_bin = run(graph, ev, dt=2e-3).output().reshape(-1, 1, 2, 3, 4)
     assert two_in_one_bin[0, 0, 0, 2, 1] == 2  # counts add up within a bin
     assert run(graph, ev, n_steps=2).n_steps == 2
@@ -101,13 +109,19 @@ def test_poisson_input_rate_and_seed():
 
 def test_delay_scale_and_sparse_delays():
     graph = ir.Graph.sequential(
-        ir.Input(shape=(3,)), ir.Delay(delay=np.array([0.0, 2e-3, 5e-3])), ir.Scale(scale=np.array([1.0, 2.0, 3.0])), ir.Output(),
+        ir.Input(shape=(3,)),
+        ir.Delay(delay=np.array([0.0, 2e-3, 5e-3])),
+        ir.Scale(scale=np.array([1.0, 2.0, 3.0])),
+        ir.Output(),
         metadata={"dt": 1e-3},
-    )  # fmt: skip
+    )
     x = np.zeros((8, 1, 3))
     x[1] = 1.0
     out = run(graph, x, dtype=np.float64).output()[:, 0]
-    assert out[1, 0] == 1 and out[3, 1] == 2 and out[6, 2] == 3 and out.sum() == 6
+    assert out[1, 0] == 1
+    assert out[3, 1] == 2
+    assert out[6, 2] == 3
+    assert out.sum() == 6
     sparse = ir.SparseLinear(
         shape=(2, 3), indptr=[0, 2, 3, 3], indices=[0, 1, 1], weights=[0.5, 1.5, -1.0], delays=[0.0, 3e-3, 1e-3]
     )
@@ -175,6 +189,9 @@ def test_second_process_loads_compiled_loops_from_the_cache(tmp_path):
         "print(len(m.run.stats.cache_hits), len(kernels.dense_events.stats.cache_hits))\n"
     )
     env = dict(os.environ, NEURO_CACHE=str(tmp_path))
-    outs = [subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout.split() for _ in range(2)]
+    outs = [
+        subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout.split()
+        for _ in range(2)
+    ]
     assert outs[0][0] == "0"  # a fresh cache folder: compiled
     assert outs[1] == ["1", "1"]  # the second process loaded both from disk
