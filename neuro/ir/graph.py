@@ -203,6 +203,7 @@ class Graph:
 
     def _infer_shapes(self) -> dict[str, Shape]:
         shapes: dict[str, Shape] = {}
+        received: dict[str, Shape] = {}  # the input shape of each node with predecessors
         pending = list(self.nodes)
         progress = True
         while pending and progress:
@@ -221,6 +222,7 @@ class Graph:
                                 f"node {name!r} sums inputs of different shapes: {known[0]!r} "
                                 f"gives {first}, {p!r} gives {shapes[p]}"
                             )
+                    received[name] = first
                     try:
                         shapes[name] = node.output_shape(first)
                     except ShapeError as exc:
@@ -238,10 +240,11 @@ class Graph:
             )
         # Stateful nodes in cycles were inferred from part of their inputs: check every edge.
         for src, dst in self.edges:
-            if is_stateful(self.nodes[dst]) and shapes[src] != shapes[dst]:
+            expected = received.get(dst, shapes[dst])
+            if is_stateful(self.nodes[dst]) and shapes[src] != expected:
                 raise ShapeError(
-                    f"edge ({src!r}, {dst!r}) carries shape {shapes[src]} into a node of shape "
-                    f"{shapes[dst]}"
+                    f"edge ({src!r}, {dst!r}) carries shape {shapes[src]} into a node that receives "
+                    f"shape {expected}"
                 )
         return shapes
 

@@ -1,7 +1,7 @@
 """Data-only IR nodes.
 
 Every NIR primitive has a node here with NIR's field names and semantics, plus the project's
-extensions (ALIF, Izhikevich, MultiSpikeLIF, SparseLinear). Neuron nodes *are* the ``Params``
+extensions (ALIF, Izhikevich, MultiSpikeLIF, CubaEILIF, SparseLinear). Neuron nodes *are* the ``Params``
 classes of :mod:`neuro.core.neurons`, so a neuron's parameters are defined once. Shapes never
 include the batch dimension. Each node validates its fields on construction (raising
 :class:`~neuro.core.errors.NodeError` or :class:`~neuro.core.errors.ParameterError`) and
@@ -33,7 +33,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from neuro.core.errors import NodeError, ShapeError
-from neuro.core.neurons import alif, cuba_li, cuba_lif, iaf, integrator, izhikevich, li, lif, multispike_lif
+from neuro.core.neurons import alif, cuba_ei_lif, cuba_li, cuba_lif, iaf, integrator, izhikevich, li, lif, multispike_lif
 from neuro.core.neurons._common import AbstractParams
 
 Shape = tuple[int, ...]
@@ -430,8 +430,11 @@ CubaLIF = cuba_lif.Params
 ALIF = alif.Params
 Izhikevich = izhikevich.Params
 MultiSpikeLIF = multispike_lif.Params
+CubaEILIF = cuba_ei_lif.Params
 
-NEURON_TYPES: tuple[type[AbstractParams], ...] = (I, IF, LI, LIF, CubaLI, CubaLIF, ALIF, Izhikevich, MultiSpikeLIF)
+NEURON_TYPES: tuple[type[AbstractParams], ...] = (
+    I, IF, LI, LIF, CubaLI, CubaLIF, ALIF, Izhikevich, MultiSpikeLIF, CubaEILIF,
+)
 OTHER_TYPES: tuple[type, ...] = (
     Input, Output, Affine, Linear, Conv1d, Conv2d, Flatten, SumPool2d, AvgPool2d, Scale, Delay,
     Threshold, SparseLinear,
@@ -459,7 +462,7 @@ def node_fields(node: Node) -> list[str]:
 
 
 __all__ = [
-    "ALIF", "AvgPool2d", "Affine", "Conv1d", "Conv2d", "CubaLI", "CubaLIF", "Delay", "Flatten", "I",
+    "ALIF", "AvgPool2d", "Affine", "Conv1d", "Conv2d", "CubaEILIF", "CubaLI", "CubaLIF", "Delay", "Flatten", "I",
     "IF", "Input", "Izhikevich", "LI", "LIF", "Linear", "MultiSpikeLIF", "NIR_TYPES", "NODE_TYPES",
     "Output", "Scale", "SparseLinear", "SumPool2d", "Threshold", "is_stateful", "node_fields",
 ]

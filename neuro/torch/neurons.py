@@ -26,6 +26,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from neuro.core.errors import UnsupportedNodeError
 from neuro.core.neurons import MODELS
 from neuro.core.neurons._common import AbstractParams
 from neuro.core.surrogate import ArcTan, Surrogate
@@ -64,6 +65,12 @@ class Neurons(nn.Module):
         dtype: torch.dtype | None = None,
     ) -> None:
         super().__init__()
+        if getattr(params, "input_channels", 1) != 1:
+            raise UnsupportedNodeError(
+                f"torch cannot run {params.node_type}: its input has {params.input_channels} channels "
+                "(excitatory, inhibitory); simulate it with neuro.engine",
+                [],
+            )
         self.model = MODELS[params.node_type]
         self.params = params
         self.dt = float(dt)

@@ -41,6 +41,7 @@ def one_of_every_node(rng):
         "ALIF": (ir.ALIF(tau=1e-2, tau_adapt=np.full(n, 0.2), beta_adapt=0.3), (n,)),
         "Izhikevich": (ir.Izhikevich(d=np.full(n, 80e-12)), (n,)),
         "MultiSpikeLIF": (ir.MultiSpikeLIF(tau=np.full(n, 1e-2), max_spikes=6), (n,)),
+        "CubaEILIF": (ir.CubaEILIF(tau_syn_inh=np.full(n, 8e-3), t_refrac=2e-3), (2 * n,)),
     }
 
 

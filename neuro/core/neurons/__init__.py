@@ -12,6 +12,7 @@ from types import MappingProxyType
 
 from neuro.core.neurons import (
     alif,
+    cuba_ei_lif,
     cuba_li,
     cuba_lif,
     iaf,
@@ -26,7 +27,7 @@ from neuro.core.neurons.model import NeuronModel
 MODELS: MappingProxyType[str, NeuronModel] = MappingProxyType(
     {
         m.MODEL.name: m.MODEL
-        for m in (integrator, iaf, li, lif, cuba_li, cuba_lif, alif, izhikevich, multispike_lif)
+        for m in (integrator, iaf, li, lif, cuba_li, cuba_lif, alif, izhikevich, multispike_lif, cuba_ei_lif)
     }
 )
 
@@ -34,6 +35,7 @@ __all__ = [
     "MODELS",
     "NeuronModel",
     "alif",
+    "cuba_ei_lif",
     "cuba_li",
     "cuba_lif",
     "iaf",
