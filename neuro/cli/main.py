@@ -12,11 +12,13 @@ from rich.markup import escape
 from rich.table import Table
 
 from neuro.cli import run as run_commands
+from neuro.cli import simulate as simulate_command
 from neuro.cli.data import data_app
 
 app = typer.Typer(help="neuro: spiking and neuromorphic simulation.", no_args_is_help=True, add_completion=False)
 app.add_typer(data_app, name="data")
 run_commands.register(app)
+simulate_command.register(app)
 
 
 @app.callback()
