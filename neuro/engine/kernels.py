@@ -11,7 +11,9 @@ Every kernel walks the events of each frame (``f = t * B + b``, see
   delivering into later frames.
 
 ``weighted`` says whether ``val`` holds the event values (False: every value is ``val[0]``,
-which the caller sets to 1 in the output's dtype). The functions are cached on disk by Numba (``cache=True``).
+which the caller sets to 1 in the output's dtype). The projection kernels also return the
+effective synaptic operations, the sum of ``fanout[j]`` (non-zero weights reached by input
+``j``) over the events. The functions are cached on disk by Numba (``cache=True``).
 """
 
 from __future__ import annotations
@@ -20,12 +22,14 @@ import numba
 
 
 @numba.njit(cache=True)
-def dense_events(ptr, idx, val, weighted, wt, out):  # pragma: no cover - compiled
+def dense_events(ptr, idx, val, weighted, wt, fanout, out):  # pragma: no cover - compiled
     n_frames = ptr.shape[0] - 1
     n_out = wt.shape[1]
+    synops = 0
     for f in range(n_frames):
         for k in range(ptr[f], ptr[f + 1]):
             j = idx[k]
+            synops += fanout[j]
             if weighted:
                 a = val[k]
                 for o in range(n_out):
@@ -33,10 +37,11 @@ def dense_events(ptr, idx, val, weighted, wt, out):  # pragma: no cover - compil
             else:
                 for o in range(n_out):
                     out[f, o] += wt[j, o]
+    return synops
 
 
 @numba.njit(cache=True)
-def conv_events(ptr, idx, val, weighted, wk, cin_g, height, width, geometry, out):  # pragma: no cover
+def conv_events(ptr, idx, val, weighted, wk, cin_g, height, width, geometry, fanout, out):  # pragma: no cover
     """``wk[c, ky, kx, o]`` is the weight from input channel ``c`` to output channel
     ``(c // cin_g) * cout_g + o``; ``geometry = (sy, sx, py, px, dy, dx)``; ``out`` is
     ``(F, Ho, Wo, C_out)``."""
@@ -45,9 +50,11 @@ def conv_events(ptr, idx, val, weighted, wk, cin_g, height, width, geometry, out
     ho, wo = out.shape[1], out.shape[2]
     hw = height * width
     n_frames = ptr.shape[0] - 1
+    synops = 0
     for f in range(n_frames):
         for k in range(ptr[f], ptr[f + 1]):
             j = idx[k]
+            synops += fanout[j]
             c = j // hw
             r = j - c * hw
             y = r // width
@@ -70,6 +77,7 @@ def conv_events(ptr, idx, val, weighted, wk, cin_g, height, width, geometry, out
                         continue
                     for o in range(cout_g):
                         out[f, oy, ox, g0 + o] += a * wk[c, ky, kx, o]
+    return synops
 
 
 @numba.njit(cache=True)
@@ -97,14 +105,16 @@ def pool_events(ptr, idx, val, weighted, height, width, geometry, out):  # pragm
 
 
 @numba.njit(cache=True)
-def sparse_events(ptr, idx, val, weighted, indptr, indices, weights, delay_steps, batch, out):  # pragma: no cover
+def sparse_events(ptr, idx, val, weighted, indptr, indices, weights, delay_steps, batch, fanout, out):  # pragma: no cover
     """CSR over inputs; ``delay_steps`` (per synapse, or empty for none) shifts delivery by
     ``d * batch`` frames; deliveries past the last frame are dropped."""
     n_frames = ptr.shape[0] - 1
     delayed = delay_steps.shape[0] > 0
+    synops = 0
     for f in range(n_frames):
         for k in range(ptr[f], ptr[f + 1]):
             j = idx[k]
+            synops += fanout[j]
             a = val[k] if weighted else val[0]
             for s in range(indptr[j], indptr[j + 1]):
                 g = f
@@ -113,3 +123,4 @@ def sparse_events(ptr, idx, val, weighted, indptr, indices, weights, delay_steps
                     if g >= n_frames:
                         continue
                 out[g, indices[s]] += a * weights[s]
+    return synops

@@ -11,6 +11,7 @@ every backend.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -23,6 +24,17 @@ from neuro.engine.populations import POPULATION_RUNNERS, coefficient_arrays
 from neuro.engine.signals import Events
 
 Signal = Events | np.ndarray
+
+
+@dataclass
+class Step:
+    """What one op produced in a run: its output, its counts, and for neurons the final state
+    (``(B, N)`` arrays) and the recorded traces."""
+
+    out: Signal
+    counts: NodeCounts
+    state: tuple[np.ndarray, ...] | None = None
+    traces: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 def as_events(signal: Signal) -> Events:
@@ -53,6 +65,10 @@ class Op:
     def run(self, signal: Signal, backend: str) -> Signal:
         raise NotImplementedError
 
+    def step(self, signal: Signal, backend: str, n_steps: int, batch: int, record: tuple[str, ...] = ()) -> Step:
+        """Run over the whole sequence and count."""
+        return Step(self.run(signal, backend), self.counts(signal, n_steps, batch))
+
     def counts(self, signal: Signal, n_steps: int, batch: int) -> NodeCounts:
         n_in = len(signal) if isinstance(signal, Events) else int(np.count_nonzero(signal))
         return NodeCounts(self.kind, _size(self.in_shape), _size(self.out_shape), n_steps, batch, in_events=n_in)
@@ -69,10 +85,23 @@ class Projection(Op):
     nnz_fanout: np.ndarray  # per input element: non-zero weights it reaches
     dense_fanout: int  # connections of one frame, zero weights included
 
-    def counts(self, signal: Signal, n_steps: int, batch: int) -> NodeCounts:
+    def project(self, ev: Events, backend: str) -> tuple[np.ndarray, int | None]:
+        """The output and, from the compiled kernels, the effective synop count (else None)."""
+        raise NotImplementedError
+
+    def run(self, signal: Signal, backend: str) -> np.ndarray:
+        return self.project(as_events(signal), backend)[0]
+
+    def step(self, signal: Signal, backend: str, n_steps: int, batch: int, record: tuple[str, ...] = ()) -> Step:
         ev = as_events(signal)
-        per_input = np.bincount(ev.idx, minlength=_size(self.in_shape))
-        effective = int(per_input @ self.nnz_fanout.astype(np.int64))
+        out, effective = self.project(ev, backend)
+        return Step(out, self.counts(ev, n_steps, batch, effective))
+
+    def counts(self, signal: Signal, n_steps: int, batch: int, effective: int | None = None) -> NodeCounts:
+        ev = as_events(signal)
+        if effective is None:
+            per_input = np.bincount(ev.idx, minlength=_size(self.in_shape))
+            effective = int(per_input @ self.nnz_fanout)
         c = NodeCounts(self.kind, _size(self.in_shape), _size(self.out_shape), n_steps, batch, in_events=len(ev))
         c.binary_input = ev.binary
         if ev.binary:
@@ -92,22 +121,22 @@ class DenseOp(Projection):
         self.weight = w
         self.wt = np.ascontiguousarray(w.T)
         self.bias = np.asarray(getattr(self.node, "bias", None) if isinstance(self.node, ir.Affine) else 0, self.dtype)
-        self.nnz_fanout = np.count_nonzero(w, axis=0)
+        self.nnz_fanout = np.count_nonzero(w, axis=0).astype(np.int64)
         self.dense_fanout = w.size
 
-    def run(self, signal: Signal, backend: str) -> np.ndarray:
-        ev = as_events(signal)
+    def project(self, ev: Events, backend: str) -> tuple[np.ndarray, int | None]:
+        synops = None
         frames = ev.n_steps * ev.batch
         if backend == "numba":
             from neuro.engine import kernels
 
             out = np.zeros((frames, self.wt.shape[1]), self.dtype)
             val, weighted = _values(ev, self.dtype)
-            kernels.dense_events(ev.ptr, ev.idx, val, weighted, self.wt, out)
+            synops = kernels.dense_events(ev.ptr, ev.idx, val, weighted, self.wt, self.nnz_fanout, out)
         else:
             out = ev.to_dense(self.dtype).reshape(frames, -1) @ self.wt
         out += self.bias
-        return out.reshape(ev.n_steps, ev.batch, *self.out_shape)
+        return out.reshape(ev.n_steps, ev.batch, *self.out_shape), synops
 
 
 def _conv_padding(node: Any, kernel: tuple[int, ...]) -> tuple[int, ...]:
@@ -170,22 +199,24 @@ class ConvOp(Projection):
                 fan[:, ys[:, None], xs[None, :]] += per_tap[:, ky, kx][:, None, None]
         return fan.reshape(-1)
 
-    def run(self, signal: Signal, backend: str) -> np.ndarray:
-        ev = as_events(signal)
+    def project(self, ev: Events, backend: str) -> tuple[np.ndarray, int | None]:
+        synops = None
         frames = ev.n_steps * ev.batch
         c_out, ho, wo = self.out2
         if backend == "numba":
             from neuro.engine import kernels
 
-            out = np.zeros((frames, ho, wo, c_out), self.dtype)
             val, weighted = _values(ev, self.dtype)
+            out = np.zeros((frames, ho, wo, c_out), self.dtype)
             geometry = np.array([*self.stride, *self.padding, *self.dilation], np.int64)
-            kernels.conv_events(ev.ptr, ev.idx, val, weighted, self.wk, self.cin_g, self.in2[1], self.in2[2], geometry, out)
+            synops = kernels.conv_events(
+                ev.ptr, ev.idx, val, weighted, self.wk, self.cin_g, self.in2[1], self.in2[2], geometry, self.nnz_fanout, out
+            )
             out = out.transpose(0, 3, 1, 2)
         else:
             out = self._numpy(ev.to_dense(self.dtype).reshape(frames, *self.in2))
         out = out + self.bias[:, None, None]
-        return np.ascontiguousarray(out, dtype=self.dtype).reshape(ev.n_steps, ev.batch, *self.out_shape)
+        return np.ascontiguousarray(out, dtype=self.dtype).reshape(ev.n_steps, ev.batch, *self.out_shape), synops
 
     def _numpy(self, x: np.ndarray) -> np.ndarray:
         """Reference correlation: a sum over kernel taps of strided slices."""
@@ -266,17 +297,18 @@ class SparseOp(Projection):
         self.nnz_fanout = np.bincount(rows, weights=nz, minlength=node.shape[1]).astype(np.int64)
         self.dense_fanout = len(self.indices)
 
-    def run(self, signal: Signal, backend: str) -> np.ndarray:
-        ev = as_events(signal)
+    def project(self, ev: Events, backend: str) -> tuple[np.ndarray, int | None]:
+        synops = None
         frames = ev.n_steps * ev.batch
         out = np.zeros((frames, self.node.shape[0]), self.dtype)
         if backend == "numba":
             from neuro.engine import kernels
 
             val, weighted = _values(ev, self.dtype)
-            kernels.sparse_events(
-                ev.ptr, ev.idx, val, weighted, self.indptr, self.indices, self.weights, self.delay_steps, ev.batch, out
-            )
+            synops = kernels.sparse_events(
+                ev.ptr, ev.idx, val, weighted, self.indptr, self.indices, self.weights, self.delay_steps, ev.batch,
+                self.nnz_fanout, out,
+            )  # fmt: skip
         else:
             x = ev.to_dense(self.dtype).reshape(frames, -1)
             rows = np.repeat(np.arange(self.node.shape[1]), np.diff(self.indptr))
@@ -288,7 +320,7 @@ class SparseOp(Projection):
                 shift = int(d) * ev.batch
                 if shift < frames:
                     out[shift:] += x[: frames - shift] @ w
-        return out.reshape(ev.n_steps, ev.batch, *self.out_shape)
+        return out.reshape(ev.n_steps, ev.batch, *self.out_shape), synops
 
 
 class ElementwiseOp(Op):
@@ -346,39 +378,26 @@ class NeuronOp(Op):
     def __init__(self, *args: Any, dt: float, method: str):
         super().__init__(*args)
         self.model = MODELS[self.node.node_type]
-        self.coeffs = self.model.discretize(self.node, dt, method)
         self.n = _size(self.out_shape)
-        self.state: tuple[np.ndarray, ...] | None = None
-        self.traces: dict[str, np.ndarray] = {}
-        self.record: tuple[str, ...] = ()
-        self.active = 0
-        self.out: Events | None = None
+        self.coeffs = coefficient_arrays(self.model.discretize(self.node, dt, method), self.out_shape, self.dtype)
 
-    def run(self, signal: Signal, backend: str) -> Events:
-        x = as_dense(signal, self.dtype)
-        n_steps, batch = x.shape[:2]
-        x = x.reshape(n_steps, batch, self.n)
-        if self.state is None:
-            rest = self.model.init_state(self.node, (batch,), self.out_shape, self.dtype)
-            self.state = tuple(np.ascontiguousarray(s.reshape(batch, self.n)) for s in rest)
-        coeffs = coefficient_arrays(self.coeffs, self.out_shape, self.dtype)
-        traces = None
+    def step(self, signal: Signal, backend: str, n_steps: int, batch: int, record: tuple[str, ...] = ()) -> Step:
+        x = as_dense(signal, self.dtype).reshape(n_steps, batch, self.n)
+        rest = self.model.init_state(self.node, (batch,), self.out_shape, self.dtype)
+        state = [np.ascontiguousarray(s.reshape(batch, self.n)) for s in rest]
         fields = self.model.state._fields
-        if self.record:
-            traces = [np.zeros((n_steps, batch, self.n), self.dtype) for _ in fields]
-        events, self.active = POPULATION_RUNNERS[backend](self.model, x, list(self.state), coeffs, traces)
+        traces = [np.zeros((n_steps, batch, self.n), self.dtype) for _ in fields] if record else None
+        events, active = POPULATION_RUNNERS[backend](self.model, x, state, self.coeffs, traces)
+        recorded = {}
         if traces is not None:
-            recorded = zip(fields, traces, strict=True)
-            self.traces = {f: tr.reshape(n_steps, batch, *self.out_shape) for f, tr in recorded if f in self.record}
-        self.out = events.reshape(self.out_shape)
-        return self.out
-
-    def counts(self, signal: Signal, n_steps: int, batch: int) -> NodeCounts:
+            pairs = zip(fields, traces, strict=True)
+            recorded = {f: tr.reshape(n_steps, batch, *self.out_shape) for f, tr in pairs if f in record}
+        out = events.reshape(self.out_shape)
         c = super().counts(signal, n_steps, batch)
-        c.out_spikes = round(self.out.total()) if self.out is not None and self.model.spiking else 0
-        c.updates_active = self.active
-        c.updates_idle = n_steps * batch * self.n - self.active
-        return c
+        c.out_spikes = round(out.total()) if self.model.spiking else 0
+        c.updates_active = active
+        c.updates_idle = n_steps * batch * self.n - active
+        return Step(out, c, tuple(state), recorded)
 
 
 def make_op(

@@ -10,6 +10,7 @@ engine follows :meth:`neuro.ir.Graph.step_order`, exactly like the torch modules
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,7 +22,7 @@ from neuro.core.errors import BackendUnavailableError, GraphError, SimulationInp
 from neuro.engine.backends import BACKENDS
 from neuro.engine.counts import Counts
 from neuro.engine.inputs import to_events
-from neuro.engine.ops import NeuronOp, Op, Signal, ThresholdOp, as_dense, make_op
+from neuro.engine.ops import NeuronOp, Op, Signal, Step, ThresholdOp, as_dense, make_op
 from neuro.engine.signals import Events
 
 
@@ -210,28 +211,49 @@ def run(
         if isinstance(node, ir.Output):
             result.outputs[name] = as_dense(incoming, dtype)
             continue
-        op = make_op(name, node, tuple(graph.input_shape(name) or ()), tuple(graph.shapes[name]), dt, dtype, method)
-        if isinstance(op, NeuronOp) and name in monitors:
-            unknown = set(monitors[name]) - set(op.model.state._fields)
+        op = _prepared(graph, dt, dtype, method)[name]
+        record: tuple[str, ...] = ()
+        if name in monitors:
+            fields = op.model.state._fields if isinstance(op, NeuronOp) else ()
+            unknown = set(monitors[name]) - set(fields)
             if unknown:
                 raise SimulationInputError(f"{name!r} ({node.node_type}) has no state fields {sorted(unknown)}", "monitors")
-            op.record = tuple(monitors[name])
-        signals[name] = out = op.run(incoming, backend)
-        counts.nodes[name] = op.counts(incoming, steps, batch)
-        _collect(op, out, result)
+            record = tuple(monitors[name])
+        step = op.step(incoming, backend, steps, batch, record)
+        signals[name] = step.out
+        counts.nodes[name] = step.counts
+        _collect(op, step, result)
         result.nodes_run.append(name)
     return result
 
 
-def _collect(op: Op, out: Signal, result: Result) -> None:
+def _collect(op: Op, step: Step, result: Result) -> None:
     if isinstance(op, NeuronOp):
         if op.model.spiking:
-            result.spikes[op.name] = out  # type: ignore[assignment]
-        result.state[op.name] = op.model.state(*(s.reshape(result.batch, *op.out_shape) for s in op.state or ()))
-        for f, tr in op.traces.items():
+            result.spikes[op.name] = step.out  # type: ignore[assignment]
+        result.state[op.name] = op.model.state(*(s.reshape(result.batch, *op.out_shape) for s in step.state or ()))
+        for f, tr in step.traces.items():
             result.traces[(op.name, f)] = tr
     elif isinstance(op, ThresholdOp):
-        result.spikes[op.name] = out  # type: ignore[assignment]
+        result.spikes[op.name] = step.out  # type: ignore[assignment]
+
+
+_PREPARED: weakref.WeakKeyDictionary[ir.Graph, dict[tuple[Any, ...], dict[str, Op]]] = weakref.WeakKeyDictionary()
+
+
+def _prepared(graph: ir.Graph, dt: float, dtype: Any, method: str) -> dict[str, Op]:
+    """The ops of the feed-forward nodes, built once per graph and settings (weights laid out
+    for the kernels, fan-out tables for the counts) and reused by later runs."""
+    per_graph = _PREPARED.setdefault(graph, {})
+    key = (dt, np.dtype(dtype).str, method)
+    if key not in per_graph:
+        comps = {n for c in graph.recurrent_components() for n in c}
+        per_graph[key] = {
+            name: make_op(name, node, tuple(graph.input_shape(name) or ()), tuple(graph.shapes[name]), dt, dtype, method)
+            for name, node in graph.nodes.items()
+            if name not in comps and not isinstance(node, ir.Input | ir.Output)
+        }
+    return per_graph[key]
 
 
 def _run_block(
