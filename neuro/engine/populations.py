@@ -70,15 +70,21 @@ def run(x, {state_args}, {coeff_args}, n_traces, {trace_args}):
     val = np.empty(cap, x.dtype)
     k = 0
     active = 0
+    zrow = np.zeros(n, x.dtype)
     for t in range(n_steps):
         for b in range(batch):
+            # the update of every neuron: a branch-free loop the compiler can vectorise
             for i in range(n):
-                xi = x[t, b, i]
                 state = State({state_items})
-                z, state = update(xi, state, Coeffs({coeff_items}), ops)
+                z, state = update(x[t, b, i], state, Coeffs({coeff_items}), ops)
 {state_writeback}
-                if n_traces > 0:
+                zrow[i] = z
+            if n_traces > 0:
+                for i in range(n):
 {trace_writeback}
+            # then the spikes, rare, into the event list
+            for i in range(n):
+                z = zrow[i]
                 if z != 0:
                     if k == cap:
                         cap *= 2
@@ -92,7 +98,7 @@ def run(x, {state_args}, {coeff_args}, n_traces, {trace_args}):
                     val[k] = z
                     k += 1
                     active += 1
-                elif xi != 0:
+                elif x[t, b, i] != 0:
                     active += 1
             ptr[t * batch + b + 1] = k
     return ptr, idx[:k].copy(), val[:k].copy(), active
@@ -121,7 +127,7 @@ def _numba_module(model: NeuronModel) -> Any:
         state_items=", ".join(f"s_{f}[b, i]" for f in sf),
         coeff_items=", ".join(f"c_{f}[i]" for f in cf),
         state_writeback="\n".join(f"                s_{f}[b, i] = state.{f}" for f in sf),
-        trace_writeback="\n".join(f"                    tr_{f}[t, b, i] = state.{f}" for f in sf),
+        trace_writeback="\n".join(f"                    tr_{f}[t, b, i] = s_{f}[b, i]" for f in sf),
     )
     return load_generated(source, f"population_{model.name.lower()}", depends_on=[model.update])
 
