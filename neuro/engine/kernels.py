@@ -61,6 +61,19 @@ def conv_events(ptr, idx, val, weighted, wk, cin_g, height, width, geometry, fan
             x = r - y * width
             a = val[k] if weighted else val[0]
             g0 = (c // cin_g) * cout_g
+            if sy == 1 and sx == 1:
+                # unit stride: the valid taps form ranges, no division per tap
+                ky0 = max(0, (y + py - ho + dy) // dy)
+                ky1 = min(kh - 1, (y + py) // dy)
+                kx0 = max(0, (x + px - wo + dx) // dx)
+                kx1 = min(kw - 1, (x + px) // dx)
+                for ky in range(ky0, ky1 + 1):
+                    oy = y + py - ky * dy
+                    for kx in range(kx0, kx1 + 1):
+                        ox = x + px - kx * dx
+                        for o in range(cout_g):
+                            out[f, oy, ox, g0 + o] += a * wk[c, ky, kx, o]
+                continue
             for ky in range(kh):
                 ny = y + py - ky * dy
                 if ny < 0 or ny % sy != 0:
