@@ -54,6 +54,13 @@ def _summary(console: Console, cfg: Any, results: dict[str, Any]) -> None:
         files = ", ".join(str(x[k]) for k in ("nir", "ir_json") if k in x)
         check = "identical" if x.get("nir_rebuild_identical") else "DIFFERENT"
         console.print(f"exported {files}" + (f" (NIR rebuild: {check} outputs)" if "nir_rebuild_identical" in x else ""))
+    if "engine" in results:
+        g = results["engine"]
+        exact = g.get("float64_check")
+        check = "" if exact is None else f"; float64 spikes {'identical' if exact['spikes_identical'] else 'DIFFERENT'}"
+        console.print(f"engine ({g['backend']}, {g['dtype']}) on {g['samples']} test samples: accuracy "
+                      f"{100 * g['accuracy']:.2f} %, {100 * g['predictions_identical']:.1f} % predictions and "
+                      f"{'all' if g['spikes_identical'] else 'NOT all'} spikes identical to torch{check}")  # fmt: skip
     if "report" in results:
         console.print(f"report: {results['report']['index']}")
 
@@ -68,7 +75,7 @@ def register(app: typer.Typer) -> None:
         print_config: bool = typer.Option(False, "--print-config", help="Print the effective config and exit."),
         resume: bool = typer.Option(True, help="Continue a killed run from its last checkpoint."),
     ) -> None:
-        """Run the whole pipeline: data, train, evaluate, export, report."""
+        """Run the whole pipeline: data, train, evaluate, export, engine, report."""
         _run(config, out, None, resume, print_config)
 
     @app.command()

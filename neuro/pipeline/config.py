@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -78,8 +78,28 @@ class ReportConfig(BaseModel):
     raster_sample: int = Field(0, ge=0)
 
 
-STEP_NAMES = ("data", "train", "evaluate", "export", "report")
-"""The pipeline's steps, in order (the engine and hardware steps join this list)."""
+class EngineConfig(BaseModel):
+    """The ``engine`` step: the trained network on the event-driven engine, compared with torch.
+
+    Attributes:
+        samples: test samples simulated (the first ones of the test split; fewer if it is smaller).
+        backend: engine backend (``numba`` or the ``numpy`` reference).
+        dtype: ``float32`` or ``float64`` (torch runs in the same dtype for the comparison).
+        batch: samples per engine call.
+        float64_samples: samples re-run in float64 to check the spikes equal torch's (0: skip).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    samples: int = Field(64, ge=1)
+    backend: Literal["numba", "numpy"] = "numba"
+    dtype: Literal["float32", "float64"] = "float32"
+    batch: int = Field(64, ge=1)
+    float64_samples: int = Field(4, ge=0)
+
+
+STEP_NAMES = ("data", "train", "evaluate", "export", "engine", "report")
+"""The pipeline's steps, in order (the hardware step joins this list)."""
 
 
 class RunConfig(BaseModel):
@@ -89,7 +109,7 @@ class RunConfig(BaseModel):
         name: run name (the default output folder is ``runs/<name>``).
         out_dir: output folder (default ``runs/<name>``).
         steps: the steps to run, in pipeline order.
-        data, model, train, export, report: the sections.
+        data, model, train, export, engine, report: the sections.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -105,6 +125,7 @@ class RunConfig(BaseModel):
         )
     )
     export: ExportConfig = Field(default_factory=ExportConfig)
+    engine: EngineConfig = Field(default_factory=EngineConfig)
     report: ReportConfig = Field(default_factory=ReportConfig)
 
     def output_dir(self) -> Path:

@@ -1,7 +1,8 @@
 """Run the configured steps in pipeline order and write the run folder.
 
 The run folder holds ``config.yaml`` (the effective config), ``checkpoints/``,
-``metrics.jsonl``, ``model.nir``, ``model.ir.json``, ``report/`` and ``summary.json``.
+``metrics.jsonl``, ``model.nir``, ``model.ir.json``, ``engine.json``, ``report/`` (with
+``counts.json``) and ``summary.json``.
 
 Example (a tiny run; the real default trains for a few minutes):
     >>> import tempfile
@@ -12,7 +13,7 @@ Example (a tiny run; the real default trains for a few minutes):
     ...                        "train": {"epochs": 1, "progress": False}})
     ...     results = run_pipeline(cfg)
     >>> sorted(results)
-    ['data', 'evaluate', 'export', 'report', 'train']
+    ['data', 'engine', 'evaluate', 'export', 'report', 'train']
 """
 
 from __future__ import annotations

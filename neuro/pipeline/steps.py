@@ -1,9 +1,9 @@
-"""The steps of ``neuro run``: data, train, evaluate, export, report.
+"""The steps of ``neuro run``: data, train, evaluate, export, engine, report.
 
 Each step is a function ``step(ctx) -> None`` that reads what earlier steps put into the
 :class:`RunContext` and adds its own results; :data:`STEPS` maps step names to functions in
-pipeline order. The event-driven simulation and the energy estimate join as two more steps when
-the engine and hardware packages land; nothing else changes.
+pipeline order. The energy estimate joins as one more step when the hardware package lands;
+nothing else changes.
 """
 
 from __future__ import annotations
@@ -178,6 +178,18 @@ def step_export(ctx: RunContext) -> None:
     ctx.results["export"] = {**files, **check}
 
 
+def step_engine(ctx: RunContext) -> None:
+    """Simulate test samples on the event-driven engine with the frames torch sees; record the
+    engine-vs-torch agreement, the engine's accuracy and the counts per layer
+    (:mod:`neuro.pipeline.simulate`)."""
+    from neuro.pipeline.simulate import simulate_test_split
+    from neuro.torch import to_ir
+
+    graph = ctx.graph if ctx.graph is not None else to_ir(_ensure_model(ctx), ctx.input_shape)
+    ctx.graph = graph
+    ctx.results["engine"] = simulate_test_split(ctx, graph)
+
+
 def step_report(ctx: RunContext) -> None:
     """Plots and an HTML page in ``<run>/report``."""
     from neuro.report.run import write_report
@@ -191,6 +203,7 @@ STEPS: dict[str, Callable[..., None]] = {
     "train": step_train,
     "evaluate": step_evaluate,
     "export": step_export,
+    "engine": step_engine,
     "report": step_report,
 }
 

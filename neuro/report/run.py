@@ -125,8 +125,9 @@ def write_report(ctx: Any, model: torch.nn.Module) -> Path:
         preds = np.asarray(evaluation["predictions"])
         images.append(("Confusion matrix", plot_confusion(labels, preds, ctx.classes, folder / "confusion.png")))
     summary = {k: v for k, v in ctx.results.items() if k != "report"}
-    if "evaluate" in summary:
-        summary["evaluate"] = {k: v for k, v in summary["evaluate"].items() if k != "predictions"}
+    for step in ("evaluate", "engine"):
+        if step in summary:
+            summary[step] = {k: v for k, v in summary[step].items() if k != "predictions"}
     parts = [
         "<!doctype html><meta charset='utf-8'><title>neuro run: " + html.escape(ctx.config.name) + "</title>",
         "<style>body{font-family:sans-serif;max-width:960px;margin:2em auto}pre{background:#f4f4f4;padding:1em}</style>",
@@ -141,6 +142,10 @@ def write_report(ctx: Any, model: torch.nn.Module) -> Path:
     for caption, image in images:
         if image is not None:
             parts.append(f"<h2>{caption}</h2><img src='{image.name}' style='max-width:100%'>")
+    if "engine" in ctx.results:
+        from neuro.report.engine import engine_section
+
+        parts.extend(engine_section(ctx.results["engine"], folder))
     parts.append("<h2>Results</h2><pre>" + html.escape(json.dumps(summary, indent=1, default=str)) + "</pre>")
     parts.append("<h2>Configuration</h2><pre>" + html.escape(dump_config(ctx.config)) + "</pre>")
     page = folder / "index.html"
