@@ -1,0 +1,394 @@
+"""Inference of the trained n-digits network: the event-driven engine vs the same network dense in torch.
+
+The network is the one ``neuro run`` trains (``runs/default/model.ir.json``, written by the
+export step of ``make demo``); without it the script trains one quickly with the default config
+and ``--epochs`` epochs into ``--run`` (about a minute per epoch on two cores). The inputs are the
+test split's frames exactly as the pipeline feeds torch (event counts, 16 bins per sample).
+
+Measured, with the engine (numba, float32) and ``neuro.torch.build(graph)`` (float32, eval,
+``torch.no_grad``) taking turns pass by pass, medians of ``--repeats`` passes after a warm-up:
+
+* throughput in samples/s at batch 1 and batch 64, with 1 thread (``torch.set_num_threads(1)``,
+  ``numba.set_num_threads(1)``) and with 2;
+* the compile time of the engine's Numba code (a fresh process with an empty Numba cache);
+* the crossover in input sparsity (batch 1, 1 thread): the test frames thinned (each event kept
+  with probability ``keep``) and denser random frames, engine time vs torch time per sample;
+* where the engine's time goes: per node, time in the compiled kernel and around it.
+
+Usage:
+    .venv/bin/python benchmarks/bench_inference.py             # print the results
+    .venv/bin/python benchmarks/bench_inference.py --write     # and replace the section in docs/benchmarks.md
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("NUMBA_NUM_THREADS", str(min(2, os.cpu_count() or 1)))  # before numba is imported
+
+import argparse
+import contextlib
+import itertools
+import json
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+ROOT = Path(__file__).resolve().parent.parent
+SECTION = "## Engine inference vs torch"
+
+
+@dataclass
+class Timing:
+    """Seconds per pass over ``samples`` samples, for the engine and torch."""
+
+    batch: int
+    threads: int
+    samples: int
+    engine: list[float]
+    torch: list[float]
+
+    def per_second(self, side: str) -> float:
+        return self.samples / statistics.median(getattr(self, side))
+
+    @property
+    def ratio(self) -> float:
+        """Engine speed over torch speed (> 1: the engine is faster)."""
+        return statistics.median(self.torch) / statistics.median(self.engine)
+
+
+def load_network(run: Path, epochs: int) -> tuple[Any, np.ndarray, str]:
+    """``(graph, test frames (N, T, P, H, W) float32, where the graph came from)``."""
+    from neuro import ir
+    from neuro.pipeline import load_config, run_pipeline
+    from neuro.pipeline.steps import RunContext, step_data
+
+    path = run / "model.ir.json"
+    if path.is_file():
+        source = f"{path} (trained by neuro run)"
+        cfg = load_config(run / "config.yaml" if (run / "config.yaml").is_file() else None)
+        cfg = cfg.model_copy(update={"out_dir": str(run)})
+    else:
+        cfg = load_config({"out_dir": str(run), "train": {"epochs": epochs}})
+        run_pipeline(cfg, steps=["data", "train", "export"])
+        source = f"{path} (trained by this script, {epochs} epochs)"
+    ctx = RunContext(cfg, run)
+    step_data(ctx)
+    return ir.read_json(path), ctx.splits["test"].frames.numpy(), source
+
+
+def set_threads(n: int) -> None:
+    import numba
+
+    torch.set_num_threads(n)
+    numba.set_num_threads(n)
+
+
+def batches(frames: np.ndarray, batch: int) -> list[np.ndarray]:
+    """Time-major, contiguous ``(T, b, ...)`` float32 chunks of ``frames`` ``(N, T, ...)``."""
+    return [np.ascontiguousarray(frames[i : i + batch].swapaxes(0, 1), dtype=np.float32) for i in range(0, len(frames), batch)]
+
+
+def passes(graph: Any, net: torch.nn.Module, chunks: list[np.ndarray]) -> dict[str, Callable[[], None]]:
+    from neuro import engine
+
+    tensors = [torch.from_numpy(c) for c in chunks]
+
+    def run_engine() -> None:
+        for c in chunks:
+            engine.run(graph, c)
+
+    def run_torch() -> None:
+        with torch.no_grad():
+            for t in tensors:
+                net(t)
+
+    return {"engine": run_engine, "torch": run_torch}
+
+
+def interleaved(fns: dict[str, Callable[[], None]], repeats: int) -> dict[str, list[float]]:
+    """One warm-up call each, then ``repeats`` timed rounds taking turns."""
+    for fn in fns.values():
+        fn()
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - start)
+    return times
+
+
+def throughput(graph: Any, net: torch.nn.Module, frames: np.ndarray, batch: int, threads: int, repeats: int) -> Timing:
+    set_threads(threads)
+    times = interleaved(passes(graph, net, batches(frames, batch)), repeats)
+    return Timing(batch, threads, len(frames), times["engine"], times["torch"])
+
+
+def thinned(frames: np.ndarray, keep: float, seed: int) -> np.ndarray:
+    """Each event (one count of a frame entry) kept with probability ``keep``."""
+    rng = np.random.default_rng(seed)
+    return rng.binomial(frames.astype(np.int64), keep).astype(np.float32)
+
+
+def random_frames(shape: tuple[int, ...], p: float, seed: int) -> np.ndarray:
+    """Binary frames with each entry on with probability ``p``."""
+    return (np.random.default_rng(seed).random(shape) < p).astype(np.float32)
+
+
+def sparsity_sweep(graph: Any, net: torch.nn.Module, frames: np.ndarray, repeats: int, seed: int) -> list[dict[str, float]]:
+    """Engine and torch time per sample (batch 1, 1 thread) over input densities."""
+    set_threads(1)
+    inputs = [(f"test frames, keep {keep:g}", thinned(frames, keep, seed)) for keep in (0.01, 0.03, 0.1, 0.3)]
+    inputs.append(("test frames as they are", frames))
+    inputs += [(f"random binary, p = {p:g}", random_frames(frames.shape, p, seed)) for p in (0.2, 0.5)]
+    rows = []
+    for label, x in inputs:
+        times = interleaved(passes(graph, net, batches(x, 1)), repeats)
+        engine_ms, torch_ms = (1e3 * statistics.median(times[k]) / len(x) for k in ("engine", "torch"))
+        rows.append(
+            {
+                "input": label,
+                "density": float(np.count_nonzero(x)) / x.size,
+                "events": float(x.sum()) / len(x),
+                "engine_ms": engine_ms,
+                "torch_ms": torch_ms,
+                "ratio": torch_ms / engine_ms,
+            }
+        )
+    return rows
+
+
+def crossover(rows: list[dict[str, float]]) -> float | None:
+    """Input density where engine time equals torch time (log-linear interpolation), or None."""
+    ordered = sorted(rows, key=lambda r: r["density"])
+    for a, b in itertools.pairwise(ordered):
+        if (a["ratio"] - 1) * (b["ratio"] - 1) <= 0 and a["ratio"] != b["ratio"] and a["density"] > 0:
+            la, lb = np.log(a["density"]), np.log(b["density"])
+            w = (1 - a["ratio"]) / (b["ratio"] - a["ratio"])
+            return float(np.exp(la + w * (lb - la)))
+    return None
+
+
+def compile_seconds(graph_path: Path) -> dict[str, float]:
+    """First and second ``engine.run`` of one sample in a fresh process with an empty Numba
+    cache: the difference is the JIT compile time."""
+    code = (
+        "import json, time, numpy as np\nfrom neuro import engine, ir\n"
+        f"g = ir.read_json({str(graph_path)!r})\nx = np.zeros((16, 1, *g.shapes[g.inputs[0]]), np.float32)\n"
+        "x[:, 0, 0, ::3, ::3] = 1\nt = []\nfor _ in range(2):\n    s = time.perf_counter(); engine.run(g, x)\n"
+        "    t.append(time.perf_counter() - s)\nprint(json.dumps(t))\n"
+    )
+    with tempfile.TemporaryDirectory() as cache:
+        env = {**os.environ, "NUMBA_CACHE_DIR": cache, "NEURO_CACHE": cache}
+        out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True, cwd=ROOT)
+    first, second = json.loads(out.stdout.strip().splitlines()[-1])
+    return {"first_call_s": first, "second_call_s": second, "compile_s": first - second}
+
+
+@contextlib.contextmanager
+def node_timers(graph: Any, dtype: Any = np.float32) -> Iterator[dict[str, list[float]]]:
+    """Wall time per node of the engine: ``<node>`` for its whole step and ``<node>/kernel`` for
+    the compiled kernel or population loop inside it (instruments the engine's prepared ops; a
+    benchmark-only probe, restored on exit)."""
+    import importlib
+
+    from neuro.engine import kernels, populations
+
+    engine_run = importlib.import_module("neuro.engine.run")  # the module (neuro.engine.run is also the function)
+
+    times: dict[str, list[float]] = {}
+    current: list[str] = []
+
+    def timed(fn: Callable[..., Any], key: Callable[[], str]) -> Callable[..., Any]:
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            start = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                times.setdefault(key(), []).append(time.perf_counter() - start)
+
+        return wrapper
+
+    ops = engine_run._prepared(graph, graph.dt, dtype, "exact")
+    saved_kernels = {k: getattr(kernels, k) for k in ("dense_events", "conv_events", "pool_events", "sparse_events")}
+    saved_runner = populations.POPULATION_RUNNERS["numba"]
+    saved_steps = {name: op.step for name, op in ops.items()}
+    try:
+        for k, fn in saved_kernels.items():
+            setattr(kernels, k, timed(fn, lambda: f"{current[-1]}/kernel"))
+        populations.POPULATION_RUNNERS["numba"] = timed(saved_runner, lambda: f"{current[-1]}/kernel")
+        for name, op in ops.items():
+
+            def step(*args: Any, _name: str = name, _fn: Callable[..., Any] = saved_steps[name], **kw: Any) -> Any:
+                current.append(_name)
+                try:
+                    return timed(_fn, lambda: _name)(*args, **kw)
+                finally:
+                    current.pop()
+
+            op.step = step  # type: ignore[method-assign]
+        yield times
+    finally:
+        for k, fn in saved_kernels.items():
+            setattr(kernels, k, fn)
+        populations.POPULATION_RUNNERS["numba"] = saved_runner
+        for name, op in ops.items():
+            op.step = saved_steps[name]  # type: ignore[method-assign]
+
+
+def profile(graph: Any, frames: np.ndarray, batch: int, repeats: int) -> list[dict[str, Any]]:
+    """Median milliseconds per sample per node (whole step, kernel, the rest), and the run total."""
+    from neuro import engine
+
+    set_threads(1)
+    chunks = batches(frames, batch)
+    engine.run(graph, chunks[0])
+    totals = []
+    with node_timers(graph) as times:
+        for _ in range(repeats):
+            start = time.perf_counter()
+            for c in chunks:
+                engine.run(graph, c)
+            totals.append(time.perf_counter() - start)
+    scale = 1e3 / len(frames) / repeats  # summed over every call of every repeat -> ms per sample
+    rows = []
+    for name in (n for n in graph.nodes if n in times):
+        step, kernel = sum(times[name]), sum(times.get(f"{name}/kernel", []))
+        rows.append({"node": name, "type": graph.nodes[name].node_type, "step_ms": step * scale,
+                     "kernel_ms": kernel * scale, "other_ms": (step - kernel) * scale})  # fmt: skip
+    stepped = sum(r["step_ms"] for r in rows)
+    total = sum(totals) * scale
+    rows.append({"node": "engine.run outside the nodes", "type": "", "step_ms": total - stepped,
+                 "kernel_ms": 0.0, "other_ms": total - stepped})  # fmt: skip
+    return rows
+
+
+def machine() -> str:
+    """CPU model, cores, load and versions (from lscpu and nproc where available)."""
+    import numba
+
+    cpu = platform.processor() or "unknown CPU"
+    with contextlib.suppress(OSError, subprocess.CalledProcessError):
+        for line in subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout.splitlines():
+            if line.startswith("Model name:"):
+                cpu = line.split(":", 1)[1].strip()
+    load = f"{os.getloadavg()[0]:.2f}" if hasattr(os, "getloadavg") else "n/a"
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT).stdout.strip()
+    dirty = subprocess.run(["git", "status", "--porcelain", "neuro/engine"], capture_output=True, text=True, cwd=ROOT).stdout
+    return (
+        f"{cpu}, {os.cpu_count()} logical cores (1-minute load average at the end: {load}); Python "
+        f"{platform.python_version()}, torch {torch.__version__}, numpy {np.__version__}, numba {numba.__version__}; "
+        f"neuro at {commit or '?'}" + (" with uncommitted engine changes" if dirty.strip() else "")
+    )
+
+
+def format_section(
+    command: str, source: str, timings: list[Timing], compiled: dict[str, float], sweep: list[dict[str, float]],
+    profiles: dict[int, list[dict[str, Any]]], n_test: int, repeats: int,
+) -> str:  # fmt: skip
+    """The markdown section for docs/benchmarks.md."""
+    lines = [
+        SECTION, "",
+        "Inference of the trained n-digits network (Conv(2→12, 5) → LIF → SumPool 2 → Conv(12→32, 5) → LIF → "
+        "SumPool 2 → Linear(800→10) → LI readout; 16 frames of (2, 34, 34) event counts per sample) on the "
+        f"event-driven engine (`neuro.engine.run`, numba, float32) and dense in torch (`neuro.torch.build(graph)`, "
+        f"float32, eval, `torch.no_grad`), on the {n_test} test samples, the same frames for both. Medians of "
+        f"{repeats} passes after a warm-up pass, the engine and torch taking turns. Network: {source}.", "",
+        f"Command: `{command}`", "", f"Machine: {machine()}.", "",
+        "| batch | threads | engine samples/s | torch samples/s | engine / torch |", "|---|---|---|---|---|",
+    ]  # fmt: skip
+    for t in timings:
+        lines.append(
+            f"| {t.batch} | {t.threads} | {t.per_second('engine'):,.0f} | {t.per_second('torch'):,.0f} | {t.ratio:.2f}× |"
+        )
+    lines += [
+        "",
+        f"Numba compile (excluded above): the first `engine.run` in a fresh process with an empty cache took "
+        f"{compiled['first_call_s']:.1f} s, the second {1e3 * compiled['second_call_s']:.0f} ms: "
+        f"**{compiled['compile_s']:.1f} s of compilation**, paid once per machine (the loops are cached on disk).",
+        "",
+        "Input sparsity (batch 1, 1 thread): the test frames thinned (each event kept with probability `keep`) "
+        "and denser random binary frames. Density is the fraction of non-zero input entries.",
+        "",
+        "| input | density | input events / sample | engine ms / sample | torch ms / sample | engine / torch |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in sweep:
+        lines.append(f"| {r['input']} | {r['density']:.4f} | {r['events']:,.0f} | {r['engine_ms']:.2f} | "
+                     f"{r['torch_ms']:.2f} | {r['ratio']:.2f}× |")  # fmt: skip
+    cross = crossover(sweep)
+    lines += ["", "Crossover: " + (f"engine time equals torch time at an input density of about **{cross:.3f}**." if cross
+              else "none in the range measured (the engine is " + ("faster" if sweep[0]["ratio"] > 1 else "slower")
+              + " everywhere).")]  # fmt: skip
+    for batch, rows in profiles.items():
+        lines += ["", f"Where the engine's time goes at batch {batch} (1 thread, ms per sample; kernel: the compiled "
+                  "event kernel or population loop; other: the node's Python and numpy work around it):", "",
+                  "| node | type | step | kernel | other |", "|---|---|---|---|---|"]  # fmt: skip
+        for r in rows:
+            lines.append(f"| {r['node']} | {r['type']} | {r['step_ms']:.3f} | {r['kernel_ms']:.3f} | {r['other_ms']:.3f} |")
+    return "\n".join(lines) + "\n"
+
+
+def update_section(path: Path, section: str, title: str = SECTION) -> None:
+    """Replace the section headed ``title`` in ``path`` (or append it)."""
+    text = path.read_text() if path.exists() else "# Benchmarks\n"
+    lines = text.splitlines(keepends=True)
+    start = next((i for i, line in enumerate(lines) if line.rstrip() == title), None)
+    if start is None:
+        path.write_text(text.rstrip("\n") + "\n\n" + section.rstrip("\n") + "\n")
+        return
+    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
+    rest = "".join(lines[end:])
+    path.write_text("".join(lines[:start]) + section.rstrip("\n") + "\n" + ("\n" + rest if rest else ""))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--run", type=Path, default=ROOT / "runs" / "default", help="run folder with model.ir.json")
+    parser.add_argument("--epochs", type=int, default=2, help="epochs if the script must train the network")
+    parser.add_argument("--repeats", type=int, default=5, help="timed passes per measurement")
+    parser.add_argument("--samples", type=int, default=0, help="test samples (0: the whole split)")
+    parser.add_argument("--sweep-samples", type=int, default=32, help="samples per input density")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--write", action="store_true", help="replace the section in docs/benchmarks.md")
+    args = parser.parse_args(argv)
+    from neuro.torch import build
+
+    graph, frames, source = load_network(args.run, args.epochs)
+    frames = frames[: args.samples] if args.samples else frames
+    net = build(graph, dtype=torch.float32).eval()
+    log = lambda text: print(text, file=sys.stderr, flush=True)  # noqa: E731
+    timings = []
+    for threads in (1, 2):
+        for batch in (1, 64):
+            timings.append(throughput(graph, net, frames, batch, threads, args.repeats))
+            t = timings[-1]
+            log(f"batch {batch}, {threads} thread(s): engine {t.per_second('engine'):.0f}/s, "
+                f"torch {t.per_second('torch'):.0f}/s, ratio {t.ratio:.2f}")  # fmt: skip
+    compiled = compile_seconds(args.run / "model.ir.json")
+    log(f"compile {compiled}")
+    sweep = sparsity_sweep(graph, net, frames[: args.sweep_samples], args.repeats, args.seed)
+    for r in sweep:
+        log(f"{r['input']}: density {r['density']:.4f}, engine {r['engine_ms']:.2f} ms, torch {r['torch_ms']:.2f} ms")
+    profiles = {b: profile(graph, frames[: max(b, args.sweep_samples)], b, args.repeats) for b in (1, 64)}
+    command = "python benchmarks/bench_inference.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    section = format_section(command.strip(), source, timings, compiled, sweep, profiles, len(frames), args.repeats)
+    print(section)
+    if args.write:
+        update_section(ROOT / "docs" / "benchmarks.md", section)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
