@@ -252,7 +252,7 @@ def _projection(b: BlockNode, node: Any, dt: float, dtype: Any) -> None:
         n_out, n_in = node.weight.shape
         b.indptr = np.arange(n_in + 1, dtype=np.int64) * n_out
         b.indices = np.tile(np.arange(n_out, dtype=np.int32), n_in)
-        b.weights = np.ascontiguousarray(np.asarray(node.weight, dtype).T).reshape(-1)
+        b.weights = np.array(np.asarray(node.weight, dtype).T, order="C").reshape(-1)
         b.delay_steps = np.zeros(len(b.indices), np.int64)
         if isinstance(node, ir.Affine):
             b.bias = np.asarray(node.bias, dtype)
