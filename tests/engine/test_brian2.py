@@ -21,7 +21,7 @@ def brian2_cuba(graph, init, duration: float) -> tuple[np.ndarray, np.ndarray]:
     pop, rec = graph.nodes["pop"], graph.nodes["rec"]
     n = graph.shapes["pop"][0]
     dt = float(graph.metadata["dt"])
-    ms, volt = b2.ms, b2.volt
+    volt = b2.volt
     eqs = """
     dv/dt  = (ge+gi-(v-El))/taum : volt (unless refractory)
     dge/dt = -ge/taue : volt
