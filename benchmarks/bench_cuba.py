@@ -20,9 +20,9 @@ import time
 os.environ.setdefault("NUMBA_NUM_THREADS", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from neuro.models.cuba import W_EXC, W_INH, cuba, run_cuba  # noqa: E402
+from neuro.models.cuba import W_EXC, W_INH, cuba, run_cuba
 
 
 def bench_neuro(n: int, dtype: type, repeats: int) -> dict[str, float]:
@@ -83,7 +83,10 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cpus; load {os.getloadavg()[0]:.2f}")
-    print("| N | neuro f32 loop [s] | neuro f64 loop [s] | neuro compile [s] | Brian2 C++ loop [s] | Brian2 build [s] | rate neuro f32 / f64 / Brian2 [Hz] | Brian2 / neuro f32 |")
+    print(
+        "| N | neuro f32 loop [s] | neuro f64 loop [s] | neuro compile [s] | Brian2 C++ loop [s] | Brian2 build [s] "
+        "| rate neuro f32 / f64 / Brian2 [Hz] | Brian2 / neuro f32 |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     for n in args.sizes:
         reps = args.repeats if n < 400_000 else 1
