@@ -82,6 +82,10 @@ def _units(graph: ir.Graph, plastic: Sequence[str]) -> list[tuple[list[str], boo
         for n in comp:
             comp_of[n] = len(comps)
         comps.append(set(comp))
+    for name in _stepped_alone(graph):
+        if name not in comp_of:
+            comp_of[name] = len(comps)
+            comps.append({name})
     for proj in plastic:
         group = {proj, *(s for s in graph.successors(proj) if graph.nodes[s].node_type in _neuron_types())}
         merged = set(group)
@@ -115,6 +119,16 @@ def _units(graph: ir.Graph, plastic: Sequence[str]) -> list[tuple[list[str], boo
                 if not deps[v] and v not in done and v not in ready:
                     ready.append(v)
     return [(members[u], u.startswith("\0block")) for u in done]
+
+
+def _stepped_alone(graph: ir.Graph) -> list[str]:
+    """Neurons whose input is not one value per neuron (CubaEILIF's excitatory and inhibitory
+    channels): the block loop runs them, even outside a cycle."""
+    types = _neuron_types()
+    return [
+        n for n, node in graph.nodes.items()
+        if node.node_type in types and tuple(graph.input_shape(n) or ()) != tuple(graph.shapes[n])
+    ]  # fmt: skip
 
 
 def _neuron_types() -> set[str]:
@@ -247,7 +261,7 @@ def _prepared(graph: ir.Graph, dt: float, dtype: Any, method: str) -> dict[str, 
     per_graph = _PREPARED.setdefault(graph, {})
     key = (dt, np.dtype(dtype).str, method)
     if key not in per_graph:
-        comps = {n for c in graph.recurrent_components() for n in c}
+        comps = {n for c in graph.recurrent_components() for n in c} | set(_stepped_alone(graph))
         per_graph[key] = {
             name: make_op(name, node, tuple(graph.input_shape(name) or ()), tuple(graph.shapes[name]), dt, dtype, method)
             for name, node in graph.nodes.items()

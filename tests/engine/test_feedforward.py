@@ -154,3 +154,17 @@ def test_monitors_record_state_like_the_reference():
     assert traces[0].shape == (25, 2, 3)
     np.testing.assert_array_equal(traces[0], traces[1])
     assert np.ptp(traces[0]) > 0
+
+
+def test_two_channel_neurons_outside_a_cycle_run_in_the_block_loop():
+    """CubaEILIF takes excitatory and inhibitory channels (input 2n, output n): the engine
+    steps it with the block loop even in a feed-forward graph."""
+    rng = np.random.default_rng(0)
+    w = np.abs(rng.normal(0, 5e-3, (10, 8)))
+    w[5:] *= -1.0  # the inhibitory half
+    w[:5] *= 2.0
+    graph = ir.Graph.sequential(ir.Input(shape=(8,)), ir.Linear(weight=w), ir.CubaEILIF(), ir.Output(), metadata={"dt": 1e-4})
+    x = (rng.random((200, 2, 8)) < 0.3).astype(np.float64)
+    a, b = (run(graph, x, backend=be, dtype=np.float64) for be in ("numba", "numpy"))
+    np.testing.assert_array_equal(a.spikes["cubaeilif_2"].to_dense(), b.spikes["cubaeilif_2"].to_dense())
+    assert a.counts["cubaeilif_2"].out_spikes == len(a.spikes["cubaeilif_2"]) > 0
