@@ -57,6 +57,7 @@ class Timing:
     samples: int
     engine: list[float]
     torch: list[float]
+    load: float = 0.0
 
     def per_second(self, side: str) -> float:
         return self.samples / statistics.median(getattr(self, side))
@@ -74,14 +75,15 @@ def load_network(run: Path, epochs: int) -> tuple[Any, np.ndarray, str]:
     from neuro.pipeline.steps import RunContext, step_data
 
     path = run / "model.ir.json"
+    shown = path.resolve().relative_to(ROOT) if path.resolve().is_relative_to(ROOT) else path
     if path.is_file():
-        source = f"{path} (trained by neuro run)"
+        source = f"`{shown}` (trained by `neuro run`)"
         cfg = load_config(run / "config.yaml" if (run / "config.yaml").is_file() else None)
         cfg = cfg.model_copy(update={"out_dir": str(run)})
     else:
         cfg = load_config({"out_dir": str(run), "train": {"epochs": epochs}})
         run_pipeline(cfg, steps=["data", "train", "export"])
-        source = f"{path} (trained by this script, {epochs} epochs)"
+        source = f"`{shown}` (trained by this script, {epochs} epochs)"
     ctx = RunContext(cfg, run)
     step_data(ctx)
     return ir.read_json(path), ctx.splits["test"].frames.numpy(), source
@@ -132,7 +134,12 @@ def interleaved(fns: dict[str, Callable[[], None]], repeats: int) -> dict[str, l
 def throughput(graph: Any, net: torch.nn.Module, frames: np.ndarray, batch: int, threads: int, repeats: int) -> Timing:
     set_threads(threads)
     times = interleaved(passes(graph, net, batches(frames, batch)), repeats)
-    return Timing(batch, threads, len(frames), times["engine"], times["torch"])
+    return Timing(batch, threads, len(frames), times["engine"], times["torch"], load_average())
+
+
+def load_average() -> float:
+    """The 1-minute load average (this process counts about 1 per busy thread)."""
+    return os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
 
 
 def thinned(frames: np.ndarray, keep: float, seed: int) -> np.ndarray:
@@ -164,6 +171,7 @@ def sparsity_sweep(graph: Any, net: torch.nn.Module, frames: np.ndarray, repeats
                 "engine_ms": engine_ms,
                 "torch_ms": torch_ms,
                 "ratio": torch_ms / engine_ms,
+                "load": load_average(),
             }
         )
     return rows
@@ -289,7 +297,7 @@ def machine() -> str:
     return (
         f"{cpu}, {os.cpu_count()} logical cores (1-minute load average at the end: {load}); Python "
         f"{platform.python_version()}, torch {torch.__version__}, numpy {np.__version__}, numba {numba.__version__}; "
-        f"neuro at {commit or '?'}" + (" with uncommitted engine changes" if dirty.strip() else "")
+        f"neuro at {commit or '?'}" + (" (neuro/engine has uncommitted or untracked files)" if dirty.strip() else "")
     )
 
 
@@ -306,11 +314,13 @@ def format_section(
         f"float32, eval, `torch.no_grad`), on the {n_test} test samples, the same frames for both. Medians of "
         f"{repeats} passes after a warm-up pass, the engine and torch taking turns. Network: {source}.", "",
         f"Command: `{command}`", "", f"Machine: {machine()}.", "",
-        "| batch | threads | engine samples/s | torch samples/s | engine / torch |", "|---|---|---|---|---|",
+        "| batch | threads | engine samples/s | torch samples/s | engine / torch | load after |",
+        "|---|---|---|---|---|---|",
     ]  # fmt: skip
     for t in timings:
         lines.append(
-            f"| {t.batch} | {t.threads} | {t.per_second('engine'):,.0f} | {t.per_second('torch'):,.0f} | {t.ratio:.2f}× |"
+            f"| {t.batch} | {t.threads} | {t.per_second('engine'):,.0f} | {t.per_second('torch'):,.0f} | {t.ratio:.2f}× "
+            f"| {t.load:.1f} |"
         )
     lines += [
         "",
@@ -319,14 +329,15 @@ def format_section(
         f"**{compiled['compile_s']:.1f} s of compilation**, paid once per machine (the loops are cached on disk).",
         "",
         "Input sparsity (batch 1, 1 thread): the test frames thinned (each event kept with probability `keep`) "
-        "and denser random binary frames. Density is the fraction of non-zero input entries.",
+        "and denser random binary frames. Density is the fraction of non-zero input entries. "
+        "Load after: the 1-minute load average after the row (this process adds about 1 per thread).",
         "",
-        "| input | density | input events / sample | engine ms / sample | torch ms / sample | engine / torch |",
-        "|---|---|---|---|---|---|",
+        "| input | density | input events / sample | engine ms / sample | torch ms / sample | engine / torch | load after |",
+        "|---|---|---|---|---|---|---|",
     ]
     for r in sweep:
         lines.append(f"| {r['input']} | {r['density']:.4f} | {r['events']:,.0f} | {r['engine_ms']:.2f} | "
-                     f"{r['torch_ms']:.2f} | {r['ratio']:.2f}× |")  # fmt: skip
+                     f"{r['torch_ms']:.2f} | {r['ratio']:.2f}× | {r['load']:.1f} |")  # fmt: skip
     cross = crossover(sweep)
     lines += ["", "Crossover: " + (f"engine time equals torch time at an input density of about **{cross:.3f}**." if cross
               else "none in the range measured (the engine is " + ("faster" if sweep[0]["ratio"] > 1 else "slower")
@@ -365,6 +376,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     from neuro.torch import build
 
+    if hasattr(os, "getloadavg") and os.getloadavg()[0] > 1.5:
+        print(f"warning: load average {os.getloadavg()[0]:.2f} > 1.5: timings will be noisy", file=sys.stderr)
     graph, frames, source = load_network(args.run, args.epochs)
     frames = frames[: args.samples] if args.samples else frames
     net = build(graph, dtype=torch.float32).eval()
