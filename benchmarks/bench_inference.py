@@ -322,6 +322,11 @@ def format_section(
             f"| {t.batch} | {t.threads} | {t.per_second('engine'):,.0f} | {t.per_second('torch'):,.0f} | {t.ratio:.2f}× "
             f"| {t.load:.1f} |"
         )
+    single = next((t for t in timings if (t.batch, t.threads) == (1, 1)), None)
+    if single is not None:
+        verdict = "met" if single.ratio >= 5 else "not met"
+        lines += ["", f"Goal of issue 5, the engine at least 5× faster than torch at batch 1: **{verdict}** "
+                  f"({single.ratio:.2f}× with one thread)."]  # fmt: skip
     lines += [
         "",
         f"Numba compile (excluded above): the first `engine.run` in a fresh process with an empty cache took "
