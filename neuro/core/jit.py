@@ -198,12 +198,16 @@ def _fused_lif_kernels() -> tuple[Any, Any]:
     nb = _numba()
     nb.extending.overload_method(nb.core.types.Float, "clip")(_clip_overload)
 
-    def compile_loop(fn: Callable[..., Any]) -> Any:
+    def compile_loop(fn: Callable[..., Any], cache: bool) -> Any:
         glb = dict(fn.__globals__, prange=nb.prange)
         rebuilt = types.FunctionType(fn.__code__, glb, fn.__name__, fn.__defaults__, fn.__closure__)
-        return nb.njit(parallel=True, error_model="numpy", cache=True)(rebuilt)
+        return nb.njit(parallel=True, error_model="numpy", cache=cache)(rebuilt)
 
-    return compile_loop(_fused_kernels.lif_forward), compile_loop(_fused_kernels.lif_backward)
+    # The backward takes the surrogate's compiled derivative and the ops as arguments. Numba's
+    # cache keys signatures by those dispatcher objects, which differ in every process: each
+    # process would miss, add an entry, and saving an index that holds a previous process's
+    # dispatchers fails ("underlying object has vanished"). So only the forward is cached.
+    return compile_loop(_fused_kernels.lif_forward, True), compile_loop(_fused_kernels.lif_backward, False)
 
 
 @functools.cache
