@@ -213,7 +213,7 @@ def run(
 
     counts = Counts()
     result = Result({}, {}, counts, {}, {}, {}, dt, steps, batch, backend)
-    for unit, is_block in _units(graph, plastic):
+    for unit, is_block in _cached_units(graph, tuple(plastic)):
         if is_block:
             _run_block(graph, unit, signals, result, dt, backend, dtype, method, monitors, plasticity or {})
             continue
@@ -250,6 +250,17 @@ def _collect(op: Op, step: Step, result: Result) -> None:
             result.traces[(op.name, f)] = tr
     elif isinstance(op, ThresholdOp):
         result.spikes[op.name] = step.out  # type: ignore[assignment]
+
+
+_UNITS: weakref.WeakKeyDictionary[ir.Graph, dict[tuple[str, ...], list[tuple[list[str], bool]]]] = weakref.WeakKeyDictionary()
+
+
+def _cached_units(graph: ir.Graph, plastic: tuple[str, ...]) -> list[tuple[list[str], bool]]:
+    """:func:`_units`, computed once per graph (graphs are immutable)."""
+    per_graph = _UNITS.setdefault(graph, {})
+    if plastic not in per_graph:
+        per_graph[plastic] = _units(graph, plastic)
+    return per_graph[plastic]
 
 
 _PREPARED: weakref.WeakKeyDictionary[ir.Graph, dict[tuple[Any, ...], dict[str, Op]]] = weakref.WeakKeyDictionary()
