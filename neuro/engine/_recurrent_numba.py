@@ -16,10 +16,13 @@ successors, output not emitted) or into a ring buffer of ``max_delay + 1`` slots
 from __future__ import annotations
 
 import functools
+import types
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
+from neuro.core.jit import jit_function
 from neuro.engine._codegen import load_generated
 from neuro.engine.plasticity import depress, normalize_incoming, potentiate
 from neuro.engine.recurrent import BlockNode
@@ -31,8 +34,8 @@ from collections import namedtuple
 import numba
 import numpy as np
 
-from neuro.core.jit import jit_function
 from neuro.core.neurons import MODELS
+from neuro.engine._recurrent_numba import typed_update
 from neuro.engine.plasticity import depress, normalize_incoming, potentiate
 
 
@@ -78,6 +81,35 @@ def sort_prefix(a, n):
 '''
 
 
+def typed_update(fn: Callable[..., Any], dtype: str) -> Any:
+    """``fn`` compiled with :func:`~neuro.core.jit.jit_function`, its float literals (and those
+    of the helpers it calls) of type ``dtype``.
+
+    numpy does not let a Python float promote a float32 array (NEP 50), so a float32 run of
+    ``update`` under numpy computes in float32; Numba types every literal as float64, which turns
+    the whole compiled update into float64 arithmetic (half the SIMD width, conversions on every
+    load and store). Typed literals give Numba numpy's semantics. float64 compiles ``fn`` as is.
+    """
+    return jit_function(fn if dtype == "float64" else _typed_literals(fn, np.dtype(dtype).type))
+
+
+@functools.cache
+def _typed_literals(fn: Callable[..., Any], scalar: type) -> Callable[..., Any]:
+    """A copy of ``fn`` whose float constants are ``scalar``s, calling such copies of the plain
+    Python functions it calls."""
+    code = fn.__code__  # type: ignore[attr-defined]
+    glb = dict(fn.__globals__)  # type: ignore[attr-defined]
+    glb["__name__"] = f"{glb.get('__name__', 'anonymous')}.{scalar.__name__}"
+    for name in code.co_names:
+        obj = glb.get(name)
+        if isinstance(obj, types.FunctionType):
+            glb[name] = _typed_literals(obj, scalar)
+    consts = tuple(scalar(c) if type(c) is float else c for c in code.co_consts)
+    copy = types.FunctionType(code.replace(co_consts=consts), glb, fn.__name__, fn.__defaults__, fn.__closure__)  # type: ignore[attr-defined]
+    copy.__qualname__ = fn.__qualname__
+    return copy
+
+
 class _Writer:
     def __init__(self) -> None:
         self.lines: list[str] = []
@@ -109,7 +141,18 @@ def _push(w: _Writer, block: list[BlockNode], k: int, o: str, v: str, d: int) ->
             w(d + 1, f"k{s}_mark[{o}] = 1")
             w(d + 1, f"k{s}_tl[k{s}_tc] = {o}")
             w(d + 1, f"k{s}_tc += 1")
-        w(d, f"k{s}_inp[{o}] += {v}")
+            w(d, f"k{s}_inp[{o}] += {v}")
+        else:
+            _add_input(w, s, o, v, d)
+
+
+def _add_input(w: _Writer, s: int, o: str, v: str, d: int) -> None:
+    """Add ``v`` into input ``o`` of neuron node ``s`` and note ``o`` in its touched list (no
+    test for duplicates; past the list's capacity the count alone goes on, and the neuron then
+    counts and clears its whole input)."""
+    w(d, f"k{s}_inp[{o}] += {v}")
+    w(d, f"k{s}_tl[min(k{s}_tc, k{s}_cap)] = {o}")
+    w(d, f"k{s}_tc += 1")
 
 
 def _take(w: _Writer, k: int, d: int) -> None:
@@ -126,47 +169,101 @@ def _take(w: _Writer, k: int, d: int) -> None:
 
 
 def _neuron(w: _Writer, block: list[BlockNode], k: int, d: int) -> None:
-    """Loop 1: the model's update on every neuron, branch-free bookkeeping (counts, clearing the
-    input), spikes to a buffer. Loop 2: the rare spikes (plasticity, emission, delivery)."""
+    """The update of every neuron (:func:`_neuron_step`, its own small function), the counts of
+    non-zero inputs and active neurons, clearing the input, then the rare spikes it listed:
+    plasticity, emission, delivery.
+
+    The input is counted and cleared where it was touched (the touched list, duplicates
+    included: a cleared input counts no more), or everywhere (:func:`_neuron_clear`) when the
+    list overflowed. A neuron is active when an input channel is non-zero or it spikes."""
+    b = block[k]
+    sf = b.model.state._fields
+    xs = [f"k{k}_x{c}" for c in range(b.channels)]
+    args = [*xs, *(f"k{k}_s{j}r" for j in range(len(sf))), *(f"k{k}_c{j}" for j in range(len(b.coeffs)))]
+    args += [f"k{k}_tr{sf.index(fld)}[t, b]" for fld in b.record]
+    w(d, f"nspk = step{k}({', '.join(args)}, k{k}_z, k{k}_lst)")
+    w(d, "for q in range(nspk):")
+    w(d + 1, f"i = k{k}_lst[q]")
+    w(d + 1, f"c{k}_act += np.int64({' & '.join(f'({x}[i] == 0)' for x in xs)})")
+    w(d, f"if k{k}_tc > k{k}_cap:")
+    w(d + 1, f"n_in, n_act = clear{k}({', '.join(xs)})")
+    w(d + 1, f"c{k}_in += n_in")
+    w(d + 1, f"c{k}_act += n_act")
+    w(d, "else:")
+    w(d + 1, f"for q in range(k{k}_tc):")
+    w(d + 2, f"i = k{k}_tl[q]" + ("" if b.channels == 1 else f" % n{k}"))
+    w(d + 2, "nzx = " + " + ".join(f"np.int64({x}[i] != 0)" for x in xs))
+    w(d + 2, f"c{k}_in += nzx")
+    w(d + 2, f"c{k}_act += np.int64(nzx > 0)")
+    for x in xs:
+        w(d + 2, f"{x}[i] = 0")
+    w(d, f"k{k}_tc = 0")
+    w(d, "for q in range(nspk):")
+    w(d + 1, f"i = k{k}_lst[q]")
+    w(d + 1, f"zi = k{k}_z[i]")
+    _spike(w, block, k, d + 1)
+
+
+def _neuron_step(block: list[BlockNode], k: int) -> str:
+    """The update loop of neuron node ``k`` as a small function of its own arrays (one per
+    channel, state field, non-uniform coefficient and traced field), called once per step.
+
+    Kept out of the big ``run`` and free of reductions but the spike count, so that LLVM
+    vectorises it: the model's ``update`` on every neuron, spikes to ``z``; then, when there are
+    spikes, a scan that skips blocks of 64 neurons without one (a vectorised test per block)
+    lists the spiking neurons in ``lst``, in order. Returns their number. Also writes
+    ``clear{k}``, the dense count and clearing of the input."""
     b = block[k]
     sf = b.model.state._fields
     xs = [f"x{c}" for c in range(b.channels)]
-    w(d, "nspk = 0")
-    w(d, f"for i in range(n{k}):")
-    for c in range(b.channels):
-        w(d + 1, f"x{c} = k{k}_inp[{c} * n{k} + i]")
-    w(d + 1, f"st = State{k}({', '.join(f'k{k}_s{j}r[i]' for j in range(len(sf)))})")
-    coeffs = ", ".join(f"k{k}_c{j}" if np.ndim(c) == 0 else f"k{k}_c{j}[i]" for j, c in enumerate(b.coeffs))
+    inps = [f"inp{c}" for c in range(b.channels)]
+    traced = [sf.index(fld) for fld in b.record]
+    args = [*inps, *(f"s{j}" for j in range(len(sf))), *(f"c{j}" for j in range(len(b.coeffs)))]
+    args += [f"tr{j}" for j in traced] + ["z", "lst"]
+    coeffs = ", ".join(f"c{j}" if np.ndim(c) == 0 else f"c{j}[i]" for j, c in enumerate(b.coeffs))
     x = xs[0] if b.channels == 1 else f"({', '.join(xs)})"
-    w(d + 1, f"z, st = update{k}({x}, st, Coeffs{k}({coeffs}), ops)")
-    for j in range(len(sf)):
-        w(d + 1, f"k{k}_s{j}r[i] = st[{j}]")
-    for fld in b.record:
-        w(d + 1, f"k{k}_tr{sf.index(fld)}[t, b, i] = st[{sf.index(fld)}]")
-    w(d + 1, f"k{k}_z[i] = z")
-    w(d + 1, "nzx = " + " + ".join(f"np.int64({x} != 0)" for x in xs))
-    w(d + 1, f"c{k}_in += nzx")
-    w(d + 1, f"c{k}_act += np.int64((nzx > 0) | (z != 0))")
-    for c in range(b.channels):
-        w(d + 1, f"k{k}_inp[{c} * n{k} + i] = 0")
-    w(d + 1, "nspk += np.int64(z != 0)")
-    # the scan skips blocks of 64 neurons without a spike (a vectorised test per block)
-    w(d, "i0 = 0")
-    w(d, "while nspk > 0:")
-    w(d + 1, f"i1 = min(i0 + 64, n{k})")
-    w(d + 1, "hit = 0")
-    w(d + 1, "for i in range(i0, i1):")
-    w(d + 2, f"hit |= np.int64(k{k}_z[i] != 0)")
-    w(d + 1, "if hit == 0:")
-    w(d + 2, "i0 = i1")
-    w(d + 2, "continue")
-    w(d + 1, "for i in range(i0, i1):")
-    w(d + 2, f"zi = k{k}_z[i]")
-    w(d + 2, "if zi == 0:")
-    w(d + 3, "continue")
-    w(d + 2, "nspk -= 1")
-    _spike(w, block, k, d + 2)
-    w(d + 1, "i0 = i1")
+    lines = [
+        '@numba.njit(cache=True, error_model="numpy")',
+        f"def step{k}({', '.join(args)}):",
+        "    ops = Ops(exp, where, spike)",
+        "    n = z.shape[0]",
+        "    nspk = 0",
+        "    for i in range(n):",
+        *(f"        x{c} = inp{c}[i]" for c in range(b.channels)),
+        f"        st = State{k}({', '.join(f's{j}[i]' for j in range(len(sf)))})",
+        f"        zi, st = update{k}({x}, st, Coeffs{k}({coeffs}), ops)",
+        *(f"        s{j}[i] = st[{j}]" for j in range(len(sf))),
+        *(f"        tr{j}[i] = st[{j}]" for j in traced),
+        "        z[i] = zi",
+        "        nspk += np.int64(zi != 0)",
+        "    m = 0",
+        "    i0 = 0",
+        "    while m < nspk:",
+        "        i1 = min(i0 + 64, n)",
+        "        hit = 0",
+        "        for j in range(i0, i1):",
+        "            hit |= np.int64(z[np.uint64(j)] != 0)  # unsigned index: vectorised",
+        "        if hit != 0:",
+        "            for i in range(i0, i1):",
+        "                if z[i] != 0:",
+        "                    lst[m] = i",
+        "                    m += 1",
+        "        i0 = i1",
+        "    return nspk",
+        "",
+        "",
+        '@numba.njit(cache=True, error_model="numpy")',
+        f"def clear{k}({', '.join(inps)}):",
+        "    n_in = 0",
+        "    n_act = 0",
+        f"    for i in range({inps[0]}.shape[0]):",
+        "        nzx = " + " + ".join(f"np.int64({a}[i] != 0)" for a in inps),
+        "        n_in += nzx",
+        "        n_act += np.int64(nzx > 0)",
+        *(f"        {a}[i] = 0" for a in inps),
+        "    return n_in, n_act",
+    ]
+    return "\n".join(lines) + "\n"
 
 
 def _spike(w: _Writer, block: list[BlockNode], k: int, d: int) -> None:
@@ -196,7 +293,7 @@ def _projection(w: _Writer, block: list[BlockNode], k: int, d: int) -> None:
     w(d1 + 1, f"v = a * k{k}_w[s]")
     if b.direct:
         for s in b.succ:
-            w(d1 + 1, f"k{s}_inp[k{k}_indices[s]] += v")
+            _add_input(w, s, f"k{k}_indices[s]", "v", d1 + 1)
     elif b.slots == 1:
         w(d1 + 1, f"k{k}_ring[0, k{k}_indices[s]] += v")
     else:
@@ -211,6 +308,7 @@ def _projection(w: _Writer, block: list[BlockNode], k: int, d: int) -> None:
             for s in b.succ:
                 w(d, f"for o in range(k{k}_bias.shape[0]):")
                 w(d + 1, f"k{s}_inp[o] += k{k}_bias[o]")
+            w(d, f"k{s}_tc = k{s}_cap + 1  # every input touched")
         return
     w(d, f"slot = t % S{k}")
     if b.bias is not None:
@@ -248,6 +346,8 @@ def generate(block: list[BlockNode], dtype: np.dtype) -> tuple[str, list[str], l
             for j, c in enumerate(b.coeffs):
                 w.arg(f"k{k}_c{j}", c)  # a scalar when uniform (see run_numba)
             w.arg(f"k{k}_z", np.zeros(b.n_out, dtype))
+            w.arg(f"k{k}_lst", np.zeros(b.n_out, np.int64))
+            w.arg(f"k{k}_tl", np.zeros(b.n_in + 1, np.int64))
             for fld in b.record:
                 j = b.model.state._fields.index(fld)
                 w.arg(f"k{k}_tr{j}", np.zeros((0, 0, 0), dtype))
@@ -276,10 +376,10 @@ def generate(block: list[BlockNode], dtype: np.dtype) -> tuple[str, list[str], l
         w(1, f"c{k}_nb = 0")
         w(1, f"c{k}_act = 0")
         w(1, f"c{k}_spk = 0.0")
-        if b.kind != "neuron":
-            w(1, f"k{k}_tc = 0")
+        w(1, f"k{k}_tc = 0")
         if b.kind == "neuron":
             w(1, f"n{k} = k{k}_z.shape[0]")
+            w(1, f"k{k}_cap = k{k}_tl.shape[0] - 1")
         if b.kind in ("projection", "delay"):
             w(1, f"S{k} = k{k}_ring.shape[0]")
         if b.emit:
@@ -290,9 +390,9 @@ def generate(block: list[BlockNode], dtype: np.dtype) -> tuple[str, list[str], l
     w(1, "for b in range(batch):")
     for k, b in enumerate(block):
         w(sample, f"k{k}_inp[:] = 0")
+        w(sample, f"k{k}_tc = 0")
         if b.kind != "neuron":
             w(sample, f"k{k}_mark[:] = 0")
-            w(sample, f"k{k}_tc = 0")
         if b.kind in ("projection", "delay"):
             w(sample, f"k{k}_ring[:, :] = 0")
         if b.rule is not None:
@@ -301,6 +401,8 @@ def generate(block: list[BlockNode], dtype: np.dtype) -> tuple[str, list[str], l
         if b.kind == "neuron":
             for j in range(len(b.state)):
                 w(sample, f"k{k}_s{j}r = k{k}_s{j}[b]")
+            for c in range(b.channels):
+                w(sample, f"k{k}_x{c} = k{k}_inp[{c} * n{k} : {c + 1} * n{k}]")
     w(sample, "for t in range(n_steps):")
     w(step, "f = t * batch + b")
     for k, b in enumerate(block):
@@ -318,7 +420,9 @@ def generate(block: list[BlockNode], dtype: np.dtype) -> tuple[str, list[str], l
                 w(step + 2, f"k{k}_mark[j] = 1")
                 w(step + 2, f"k{k}_tl[k{k}_tc] = j")
                 w(step + 2, f"k{k}_tc += 1")
-            w(step + 1, f"k{k}_inp[j] += k{k}_eval[e]")
+                w(step + 1, f"k{k}_inp[j] += k{k}_eval[e]")
+            else:
+                _add_input(w, k, "j", f"k{k}_eval[e]", step + 1)
     for k, b in enumerate(block):
         if b.kind == "neuron":
             _neuron(w, block, k, step)
@@ -351,7 +455,7 @@ def generate(block: list[BlockNode], dtype: np.dtype) -> tuple[str, list[str], l
         if b.kind == "neuron":
             models.append(
                 f"State{k} = MODELS[{b.model.name!r}].state\nCoeffs{k} = MODELS[{b.model.name!r}].coeffs\n"
-                f"update{k} = jit_function(MODELS[{b.model.name!r}].update)\n"
+                f"update{k} = typed_update(MODELS[{b.model.name!r}].update, {dtype.name!r})\n\n\n" + _neuron_step(block, k)
             )
     signature = ", ".join(["n_steps", "batch", "cnt", "spk", *w.args])
     source = (
@@ -398,5 +502,7 @@ def run_numba(block: list[BlockNode], n_steps: int, batch: int, dtype: np.dtype)
 @functools.lru_cache(maxsize=64)
 def _module(source: str, updates: tuple[Any, ...]) -> Any:
     return load_generated(
-        source, "block", depends_on=[*updates, *(f.py_func for f in (depress, potentiate, normalize_incoming))]
+        source,
+        "block",
+        depends_on=[*updates, _typed_literals.__wrapped__, *(f.py_func for f in (depress, potentiate, normalize_incoming))],
     )
