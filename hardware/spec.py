@@ -97,6 +97,8 @@ class EnergyTable:
     """Energy per operation (J) or static power (W); ``None`` = unpriced."""
 
     synop: Const | None = None  # per effective accumulate (binary input)
+    # per layer kind ("dense", "conv", "sparse") where a chip prices them apart (SANA-FE's Loihi)
+    synop_by_kind: tuple[tuple[str, Const], ...] = ()
     mac: Const | None = None  # per effective multiply-accumulate (non-binary input)
     synop_learning: Const | None = None
     neuron_active: Const | None = None
