@@ -9,7 +9,7 @@ from neuro.hardware._layers import Layer, quantisation_error
 from neuro.hardware.spec import ChipSpec, Const, CoreLimits, Evidence
 from neuro.hardware.violations import CoreSlice, Kind, Violation
 
-_XYLO = "rockpool:rockpool/devices/xylo/syns61201/xylo_mapper.py"
+_XYLO = "rockpool2024:xylo_mapper.py"
 XYLO_LIMITS = {
     "inputs": Const(16, "count", _XYLO, Evidence.VENDOR),
     "hidden": Const(1000, "count", _XYLO, Evidence.VENDOR),

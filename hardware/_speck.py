@@ -18,10 +18,10 @@ from __future__ import annotations
 import math
 
 from neuro.hardware._layers import Layer
-from neuro.hardware.spec import Const, Evidence
+from neuro.hardware.spec import Const, CoreLimits, Evidence
 from neuro.hardware.violations import Kind, Violation
 
-_SRC = "sinabs:sinabs/backend/dynapcnn/chips/dynapcnn.py"
+_SRC = "sinabs2024:chips/dynapcnn.py"
 KI = 1024
 KERNEL_MEM = tuple(Const(v * KI, "count", _SRC, Evidence.VENDOR) for v in (16, 16, 16, 32, 32, 64, 64, 16, 16))
 NEURON_MEM = tuple(Const(v * KI, "count", _SRC, Evidence.VENDOR) for v in (64, 64, 64, 32, 32, 16, 16, 16, 16))
@@ -110,12 +110,22 @@ def layer_rules(layer: Layer) -> list[Violation]:
     return out
 
 
-def _fits(k_mt: int, n_mt: int, bias: int, core: int) -> bool:
-    return k_mt <= KERNEL_MEM[core].value and n_mt <= NEURON_MEM[core].value and bias <= BIAS_MEM.value
+def core_memories(cores: tuple[CoreLimits, ...]) -> tuple[list[float], list[float]]:
+    """Kernel and neuron memory entries per core: from the chip's cores when each gives
+    ``synapse_mem_bits / synapse_word_bits`` and ``max_neurons``, else sinabs' table."""
+    if cores and all(c.synapse_mem_bits and c.synapse_word_bits and c.max_neurons for c in cores):
+        kernel = [c.synapse_mem_bits.value / c.synapse_word_bits.value for c in cores]  # type: ignore[union-attr]
+        return kernel, [c.max_neurons.value for c in cores]  # type: ignore[union-attr]
+    return [k.value for k in KERNEL_MEM], [n.value for n in NEURON_MEM]
 
 
-def match_cores(layers: list[Layer]) -> tuple[dict[str, int], list[Violation]]:
-    """Assign each layer to one of the nine cores (maximum bipartite matching)."""
+def match_cores(layers: list[Layer], cores: tuple[CoreLimits, ...] = ()) -> tuple[dict[str, int], list[Violation]]:
+    """Assign each layer to one core (maximum bipartite matching over the memory relation)."""
+    kernel_mem, neuron_mem = core_memories(cores)
+
+    def _fits(k_mt: int, n_mt: int, bias: int, core: int) -> bool:
+        return k_mt <= kernel_mem[core] and n_mt <= neuron_mem[core] and bias <= BIAS_MEM.value
+
     memories = {
         layer.name: (
             kernel_memory(layer.c_in // layer.groups, layer.c_out, layer.kernel),
@@ -124,20 +134,20 @@ def match_cores(layers: list[Layer]) -> tuple[dict[str, int], list[Violation]]:
         )
         for layer in layers
     }
-    candidates = {name: [c for c in range(len(KERNEL_MEM)) if _fits(*mem, c)] for name, mem in memories.items()}
+    candidates = {name: [c for c in range(len(kernel_mem)) if _fits(*mem, c)] for name, mem in memories.items()}
     violations = []
     for name, cores in candidates.items():
         if not cores:
             k_mt, n_mt, _ = memories[name]
-            best = max(range(len(KERNEL_MEM)), key=lambda c: min(KERNEL_MEM[c].value / k_mt, NEURON_MEM[c].value / n_mt))
+            best = max(range(len(kernel_mem)), key=lambda c: min(kernel_mem[c] / k_mt, neuron_mem[c] / n_mt))
             violations.append(
                 _wall(
                     name,
                     "speck.memory",
-                    max(k_mt / KERNEL_MEM[best].value, n_mt / NEURON_MEM[best].value),
+                    max(k_mt / kernel_mem[best], n_mt / neuron_mem[best]),
                     1.0,
                     f"no core fits: kernel memory {k_mt} and neuron memory {n_mt} entries; the roomiest core "
-                    f"({best}) has {KERNEL_MEM[best].value:.0f} and {NEURON_MEM[best].value:.0f}: reduce "
+                    f"({best}) has {kernel_mem[best]:.0f} and {neuron_mem[best]:.0f}: reduce "
                     "channels or the output map (stride, pooling)",
                 )
             )
@@ -164,7 +174,7 @@ def match_cores(layers: list[Layer]) -> tuple[dict[str, int], list[Violation]]:
                 name,
                 "speck.cores",
                 len(layers),
-                len(KERNEL_MEM),
+                len(kernel_mem),
                 "every core that could hold this layer is taken by another: shrink layers so they fit the "
                 "smaller cores, or merge layers",
             )

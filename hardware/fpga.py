@@ -36,8 +36,8 @@ from neuro.hardware.violations import Kind, Violation
 BRAM36_BITS = 36 * 1024
 BRAM36_PORT_BITS = 72
 
-_DS891 = "xilinx2022ds891:Table 1"  # Zynq UltraScale+ MPSoC product selection guide
-_DS180 = "xilinx2020ds180:Table 3"  # 7 series FPGAs data sheet overview, Artix-7
+_DS891 = "amd2024ds891:Table 1"  # Zynq UltraScale+ MPSoC product selection guide
+_DS180 = "amd2024ds180:Table 3"  # 7 series FPGAs data sheet overview, Artix-7
 
 
 def _count(value: int, source: str) -> Const:
@@ -49,7 +49,7 @@ ZU9EG = FpgaSpec(
     ff=548_160,
     dsp=2_520,
     bram36=912,
-    clock_hz=Const(300e6, "Hz", "li2023firefly", Evidence.MEASURED, note="FireFly's clock on UltraScale+ DSP48E2"),
+    clock_hz=Const(300e6, "Hz", "li2023firefly:Sec.V", Evidence.MEASURED, note="FireFly's clock on UltraScale+ DSP48E2"),
     dsp_mult_bits=(27, 18),
 )
 """Zynq UltraScale+ XCZU9EG (ZCU102 board)."""
@@ -59,7 +59,7 @@ XC7A35T = FpgaSpec(
     ff=41_600,
     dsp=90,
     bram36=50,
-    clock_hz=Const(100e6, "Hz", "arxiv2507.07284", Evidence.MEASURED, note="Artix-7 SNN accelerator clock"),
+    clock_hz=Const(100e6, "Hz", "fan2025lowend:Abstract", Evidence.MEASURED, note="Artix-7 SNN accelerator clock"),
     dsp_mult_bits=(25, 18),
 )
 """Artix-7 XC7A35T, a small device (DSP48E1)."""

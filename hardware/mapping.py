@@ -230,7 +230,7 @@ def _speck_map(
     for layer in layers:
         violations += _rules.precision(layer, bits[layer.name], core)
         violations += _speck.layer_rules(layer)
-    assignment, matched = _speck.match_cores(layers)
+    assignment, matched = _speck.match_cores(layers, chip.cores)
     violations += matched
     slices = [
         CoreSlice(assignment[layer.name], layer.name, layer.n_out, layer.stored_nonzero * bits[layer.name], layer.c_in)
@@ -239,7 +239,7 @@ def _speck_map(
     ]
     per_layer = {layer.name: 1 for layer in layers}
     kernel = sum(_speck.kernel_memory(s_l.c_in, s_l.c_out, s_l.kernel) for s_l in layers if s_l.name in assignment)
-    cap = sum(_speck.KERNEL_MEM[c].value for c in assignment.values())
+    cap = sum(_speck.core_memories(chip.cores)[0][c] for c in assignment.values())
     return slices, per_layer, violations, ({"kernel_mem": kernel / cap} if cap else {})
 
 

@@ -318,3 +318,42 @@ def test_bad_arguments_are_typed(rng):
     with pytest.raises(ParameterError, match="CrossbarSpec"):
         map_graph(mlp(rng, [10, 5]), ChipSpec("x", Family.CROSSBAR, "", 1))
     assert map_graph(mlp(rng, [10, 5]), LOIHI).to_dict()["fits"] is True
+
+
+# the shipped presets ---------------------------------------------------------------------------
+
+
+def preset(name):
+    from neuro.hardware.presets import get_chip
+
+    return get_chip(name)
+
+
+def test_presets_fit_small_networks(rng):
+    assert map_graph(mlp(rng, [100, 300, 10]), preset("loihi")).fits
+    assert map_graph(mlp(rng, [16, 500, 8]), preset("xylo_audio2")).fits
+    assert map_graph(conv_net(rng, c_in=2, c_out=8, size=32, stride=2), preset("speck")).fits
+    assert map_graph(mlp(rng, [100, 50]), preset("rram_crossbar")).fits
+    assert map_graph(mlp(rng, [64, 32, 10]), preset("fpga_artix7")).fits
+    result = map_graph(mlp(rng, [100, 50]), preset("digital45_snn"))
+    assert result.fits
+    assert result.unchecked
+
+
+def test_presets_report_violations(rng):
+    tn = map_graph(mlp(rng, [300, 100]), preset("truenorth"))
+    assert Kind.WALL in kinds(tn, "fan_in")
+    assert Kind.PRECISION in kinds(map_graph(mlp(rng, [20, 10]), preset("loihi"), weight_bits=12), "weight_bits")
+    assert "speck.memory" in {
+        v.constraint for v in map_graph(conv_net(rng, c_in=16, c_out=32, size=64), preset("speck")).violations
+    }
+    assert Kind.WALL in kinds(map_graph(mlp(rng, [20, 10]), preset("xylo_audio2")), "xylo.inputs")
+    assert not map_graph(mlp(rng, [784, 512, 512, 10]), preset("fpga_artix7")).fits
+    spinnaker = map_graph(mlp(rng, [10, 5]), preset("spinnaker2"))
+    assert {"max_neurons", "weight_bits"} <= {v.constraint for v in spinnaker.unchecked}
+
+
+def test_speck_preset_memories_agree_with_sinabs_table():
+    kernel, neuron = _speck.core_memories(preset("speck").cores)
+    assert kernel == [k.value for k in _speck.KERNEL_MEM]
+    assert neuron == [n.value for n in _speck.NEURON_MEM]
