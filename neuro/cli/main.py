@@ -11,6 +11,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from neuro.cli import energy as energy_command
+from neuro.cli import hw as hw_command
 from neuro.cli import run as run_commands
 from neuro.cli import simulate as simulate_command
 from neuro.cli.data import data_app
@@ -19,6 +21,8 @@ app = typer.Typer(help="neuro: spiking and neuromorphic simulation.", no_args_is
 app.add_typer(data_app, name="data")
 run_commands.register(app)
 simulate_command.register(app)
+energy_command.register(app)
+hw_command.register(app)
 
 
 @app.callback()
