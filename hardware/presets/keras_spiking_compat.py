@@ -23,12 +23,18 @@ PJ, NJ = 1e-12, 1e-9
 
 # device -> (spiking, e_synop J, e_neuron J, cited origin, note)
 DEVICES = {
-    "loihi": (True, 27.1 * PJ, 81 * PJ, "Davies 2018", "23.6 pJ + 3.5 (a time in ns, not an energy), as keras-spiking adds"),
-    "spinnaker": (True, 13.3 * NJ, 26 * NJ, "Hoppner 2019", ""),
-    "spinnaker2": (True, 450 * PJ, 2.19 * NJ, "Hoppner 2019", "28 nm prototype"),
-    "cpu": (False, 8.6 * NJ, 8.6 * NJ, "Degnan 2016", "Intel i7-4960X"),
-    "gpu": (False, 0.3 * NJ, 0.3 * NJ, "Degnan 2016", "Nvidia GTX Titan Black"),
-    "arm": (False, 0.9 * NJ, 0.9 * NJ, "Degnan 2016", "ARM Cortex-A"),
+    "loihi": (
+        True,
+        27.1 * PJ,
+        81 * PJ,
+        "davies2018loihi",
+        "23.6 pJ + 3.5 (a time in ns, not an energy), as keras-spiking adds",
+    ),
+    "spinnaker": (True, 13.3 * NJ, 26 * NJ, "hoppner2019dvfs", ""),
+    "spinnaker2": (True, 450 * PJ, 2.19 * NJ, "hoppner2019dvfs", "28 nm prototype"),
+    "cpu": (False, 8.6 * NJ, 8.6 * NJ, "degnan2016trends", "Intel i7-4960X"),
+    "gpu": (False, 0.3 * NJ, 0.3 * NJ, "degnan2016trends", "Nvidia GTX Titan Black"),
+    "arm": (False, 0.9 * NJ, 0.9 * NJ, "degnan2016trends", "ARM Cortex-A"),
 }
 
 
@@ -45,7 +51,7 @@ def _chip(device: str) -> ChipSpec:
         n_cores=None,
         energy=EnergyTable(synop=syn, mac=syn, neuron_active=neu, neuron_idle=neu),
         event_driven=spiking,
-        references=("kerasspiking2023",),
+        references=("kerasspiking2023", origin),
     )
 
 

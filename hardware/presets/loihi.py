@@ -59,7 +59,7 @@ CHIP = ChipSpec(
     energy=ENERGY,
     timing=TIMING,
     event_driven=True,
-    references=("davies2018loihi", "frady2020pohoiki", "dey2022loihi"),
+    references=("davies2018loihi", "davies2021survey", "frady2020pohoiki", "dey2022loihi"),
 )
 
 CHIPS = (CHIP,)
