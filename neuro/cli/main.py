@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from neuro.cli import check as check_command
 from neuro.cli import energy as energy_command
 from neuro.cli import hw as hw_command
 from neuro.cli import run as run_commands
@@ -23,6 +24,7 @@ run_commands.register(app)
 simulate_command.register(app)
 energy_command.register(app)
 hw_command.register(app)
+check_command.register(app)
 
 
 @app.callback()
