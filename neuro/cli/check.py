@@ -60,7 +60,9 @@ def _print(result: Any) -> None:
 def hardware(
     graph_file: Path = typer.Argument(..., metavar="GRAPH", help="Graph file: .nir (NIR HDF5) or .json (neuro IR)."),
     chip: str = typer.Option(..., "--chip", help="Preset name (neuro hw list) or a chip YAML file."),
-    weight_bits: int | None = typer.Option(None, help="Precision the weights will be quantised to (default: from the weights)."),
+    weight_bits: int | None = typer.Option(
+        None, help="Precision the weights will be quantised to (default: from the weights)."
+    ),
     rel_error: float = typer.Option(0.01, help="Largest rounding error, relative to max|w|, when deriving the precision."),
     max_chips: int = typer.Option(1, help="Chips available; needing more is a violation."),
     as_json: bool = typer.Option(False, "--json", help="Print machine-readable JSON."),
