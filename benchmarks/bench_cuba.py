@@ -42,6 +42,13 @@ def bench_neuro(n: int, dtype: type, repeats: int) -> dict[str, float]:
 
 
 def bench_brian2(n: int, repeats: int) -> dict[str, float]:
+    """Brian2 cpp_standalone in a temporary project directory (removed afterwards): built once,
+    run ``repeats`` times (warm ``make``)."""
+    with tempfile.TemporaryDirectory(prefix=f"neuro_cuba{n}_") as directory:
+        return _bench_brian2(n, repeats, directory)
+
+
+def _bench_brian2(n: int, repeats: int, directory: str) -> dict[str, float]:
     import brian2 as b2
 
     graph, init = cuba(n, seed=0)
@@ -53,7 +60,7 @@ def bench_brian2(n: int, repeats: int) -> dict[str, float]:
     for r in range(repeats):
         b2.device.reinit()
         b2.device.activate()
-        b2.set_device("cpp_standalone", directory=tempfile.mkdtemp(prefix=f"cuba{n}_"), build_on_run=False)
+        b2.set_device("cpp_standalone", directory=directory, build_on_run=False)
         b2.prefs.devices.cpp_standalone.openmp_threads = 0
         b2.defaultclock.dt = 0.1 * b2.ms
         ns = {"taum": 20 * b2.ms, "taue": 5 * b2.ms, "taui": 10 * b2.ms, "El": -49 * b2.mV, "Vt": -50 * b2.mV,
@@ -70,7 +77,7 @@ def bench_brian2(n: int, repeats: int) -> dict[str, float]:
         mon = b2.SpikeMonitor(group, record=False)
         b2.run(1 * b2.second)
         t0 = time.perf_counter()
-        b2.device.build(run=True, compile=True, clean=(r == 0))
+        b2.device.build(directory=directory, run=True, compile=True, clean=(r == 0))  # default: ./output
         builds.append(time.perf_counter() - t0)
         loops.append(float(b2.device._last_run_time))
         rate = mon.num_spikes / n
@@ -80,21 +87,24 @@ def bench_brian2(n: int, repeats: int) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", type=int, nargs="+", default=[4000, 40000, 400000])
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--repeats-large", type=int, default=2, help="repeats at N >= 400,000")
     args = parser.parse_args()
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cpus; load {os.getloadavg()[0]:.2f}")
     print(
-        "| N | neuro f32 loop [s] | neuro f64 loop [s] | neuro compile [s] | Brian2 C++ loop [s] | Brian2 build [s] "
-        "| rate neuro f32 / f64 / Brian2 [Hz] | Brian2 / neuro f32 |"
+        "| N | load | neuro f32 loop [s] | neuro f64 loop [s] | neuro build / compile [s] | Brian2 C++ loop [s] "
+        "| Brian2 build [s] | rate neuro f32 / f64 / Brian2 [Hz] | Brian2 / neuro f32 |"
     )
-    print("|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|")
     for n in args.sizes:
-        reps = args.repeats if n < 400_000 else 1
+        reps = args.repeats if n < 400_000 else args.repeats_large
+        load = os.getloadavg()[0]
         f32 = bench_neuro(n, np.float32, reps)
         f64 = bench_neuro(n, np.float64, reps)
         b2r = bench_brian2(n, reps)
         print(
-            f"| {n:,} | {f32['loop']:.3f} ({f32['min']:.3f}) | {f64['loop']:.3f} ({f64['min']:.3f}) | {f32['compile']:.2f} "
+            f"| {n:,} | {load:.2f} | {f32['loop']:.3f} ({f32['min']:.3f}) | {f64['loop']:.3f} ({f64['min']:.3f}) "
+            f"| {f32['build']:.2f} / {f32['compile']:.2f} "
             f"| {b2r['loop']:.3f} ({b2r['min']:.3f}) | {b2r['build']:.1f} | {f32['rate']:.2f} / {f64['rate']:.2f} / "
             f"{b2r['rate']:.2f} | {b2r['loop'] / f32['loop']:.2f} |",
             flush=True,
