@@ -50,18 +50,29 @@ def bernoulli_csr(n_pre: int, n_post: int, p: float, rng: np.random.Generator) -
     """
     total = n_pre * n_post
     expected = total * p
+    scale = 1.0 / np.log1p(-p) if p < 1 else 0.0  # p = 1: every gap is 1
     chunks, last = [], -1
     while last < total - 1:
         m = int(expected + 6 * np.sqrt(expected) + 1024)
-        pos = last + np.cumsum(rng.geometric(p, m), dtype=np.int64)
+        # geometric gaps by inversion, in place: 1 + floor(log(1 - u) / log(1 - p)), u ~ U[0, 1)
+        u = rng.random(m)
+        np.log1p(np.negative(u, out=u), out=u)
+        u *= scale
+        pos = u.astype(np.int64)
+        del u
+        pos += 1
+        pos[0] += last
+        np.cumsum(pos, out=pos)
         chunks.append(pos)
         last = int(pos[-1])
-    pos = np.concatenate(chunks)
-    pos = pos[pos < total]
+    pos = chunks[0] if len(chunks) == 1 else np.concatenate(chunks)
+    pos = pos[: np.searchsorted(pos, total)]
     rows = pos // n_post
     indptr = np.zeros(n_pre + 1, np.int64)
     np.cumsum(np.bincount(rows, minlength=n_pre), out=indptr[1:])
-    return indptr, (pos - rows * n_post).astype(np.int32)
+    rows *= n_post
+    pos -= rows
+    return indptr, pos.astype(np.int32)
 
 
 def cuba(
@@ -103,9 +114,11 @@ def cuba(
     v0 = params.v_reset + rng.uniform(size=n) * (params.v_threshold - params.v_reset)
     indptr, targets = bernoulli_csr(n, n, p, rng)
     n_exc = int(EXC_FRACTION * n)
-    inhibitory_row = np.repeat(np.arange(n) >= n_exc, np.diff(indptr))
-    indices = targets + np.where(inhibitory_row, n, 0).astype(np.int32)
-    weights = np.where(inhibitory_row, W_INH, W_EXC)
+    first_inh = int(indptr[n_exc])  # rows are sorted: the inhibitory synapses are a suffix
+    indices = targets
+    indices[first_inh:] += n
+    weights = np.full(len(indices), W_EXC)
+    weights[first_inh:] = W_INH
     delays = None if delay == 0 else np.full(len(indices), float(delay))
     rec = ir.SparseLinear((2 * n, n), indptr, indices, weights, delays=delays)
     graph = ir.Graph(
