@@ -8,6 +8,7 @@ missing price is reported unpriced, never zero. See docs/hardware.md.
 
 from neuro.hardware.activity import LayerActivity, activity_from_engine
 from neuro.hardware.energy import Comparison, EnergyReport, EnergyTerm, LayerEnergy, compare, estimate
+from neuro.hardware.mapping import MappingResult, map_graph
 from neuro.hardware.presets import (
     BASELINE,
     PRESETS,
@@ -22,6 +23,7 @@ from neuro.hardware.presets import (
     register_chip,
     weakest_evidence,
 )
+from neuro.hardware.rram import RRAMDevice, perturb_graph, sample_reservoir
 from neuro.hardware.spec import (
     ChipSpec,
     Const,
@@ -34,6 +36,7 @@ from neuro.hardware.spec import (
     Scope,
     TimingTable,
 )
+from neuro.hardware.violations import Violation
 
 __all__ = [
     "BASELINE",
@@ -52,6 +55,9 @@ __all__ = [
     "FpgaSpec",
     "LayerActivity",
     "LayerEnergy",
+    "MappingResult",
+    "RRAMDevice",
+    "Violation",
     "Scope",
     "TimingTable",
     "UnknownChipError",
@@ -64,6 +70,9 @@ __all__ = [
     "estimate",
     "get_chip",
     "load_chip_yaml",
+    "map_graph",
+    "perturb_graph",
     "register_chip",
+    "sample_reservoir",
     "weakest_evidence",
 ]

@@ -19,7 +19,6 @@ import typer
 from neuro.cli.hw import fail, format_value, resolve_chip
 
 DEFAULT_CHIPS = ("digital45_snn", "loihi", "loihi_sanafe", "spinnaker2")
-GROUPS = {"synop": "synops", "mac": "MACs", "all_in": "synops", "weight_read": "memory"}
 
 
 def read_counts(path: Path) -> dict[str, Any]:
@@ -36,54 +35,6 @@ def read_counts(path: Path) -> dict[str, Any]:
     if not isinstance(nodes, dict) or not all(isinstance(v, dict) for v in nodes.values()):
         raise SimulationInputError(f"{path} holds no per-node counts (expected a 'nodes' mapping)", "counts")
     return nodes
-
-
-def _group(term: str) -> str:
-    if term.startswith("neuron"):
-        return "neurons"
-    if term in ("dac", "xbar_cell", "adc", "shift_add"):
-        return "crossbar"
-    return GROUPS.get(term, term)
-
-
-def plot_comparison(comparison: Any, path: Path) -> Path:
-    """One stacked bar per chip (energy per sample by term group); incomplete chips get a '*'."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    names = list(comparison.reports)
-    stacks: dict[str, list[float]] = {}
-    for i, name in enumerate(names):
-        rep = comparison.reports[name]
-        n = max(rep.samples, 1)
-        parts: dict[str, float] = {}
-        for le in rep.per_layer:
-            for t in le.terms:
-                if t.joules:
-                    parts[_group(t.name)] = parts.get(_group(t.name), 0.0) + t.joules / n
-        if rep.static_J:
-            parts["static"] = rep.static_J / n
-        for group, joules in parts.items():
-            stacks.setdefault(group, [0.0] * len(names))[i] = joules
-    fig, ax = plt.subplots(figsize=(max(6.0, 1.1 * len(names)), 4.5))
-    bottom = [0.0] * len(names)
-    for group, values in stacks.items():
-        ax.bar(range(len(names)), values, bottom=bottom, label=group)
-        bottom = [b + v for b, v in zip(bottom, values, strict=True)]
-    labels = [
-        n + ("" if comparison.reports[n].complete else " *") + (" (ANN)" if n == comparison.baseline else "") for n in names
-    ]
-    ax.set_xticks(range(len(names)), labels, rotation=30, ha="right")
-    ax.set_ylabel("energy per sample (J)")
-    ax.set_title("Energy per chip (* = some terms unpriced; priced sum shown)")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
 
 
 def register(app: typer.Typer) -> None:
@@ -118,6 +69,8 @@ def register(app: typer.Typer) -> None:
             chips = [resolve_chip(c) for c in (chip or DEFAULT_CHIPS)]
             result = compare(activity, chips, wall_time_s=wall_time)
             if plot is not None:
+                from neuro.report.hardware import plot_comparison
+
                 plot_comparison(result, plot)
         except (NeuroError, FileNotFoundError, KeyError, OSError) as exc:
             raise fail(exc) from None

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from neuro.core.errors import NeuroError
 from neuro.models.conv_snn import ConvSNNConfig
@@ -98,8 +98,33 @@ class EngineConfig(BaseModel):
     float64_samples: int = Field(4, ge=0)
 
 
-STEP_NAMES = ("data", "train", "evaluate", "export", "engine", "report")
-"""The pipeline's steps, in order (the hardware step joins this list)."""
+class HardwareConfig(BaseModel):
+    """The ``hardware`` step: the engine's counts priced on chips, and the mapping of the graph.
+
+    Attributes:
+        chips: preset names (``neuro hw list``); the dense-ANN baseline is always added.
+        weight_bits: precision the mapping checks the weights at (None: the fewest bits that
+            keep every weight within 1 % of the largest).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    chips: tuple[str, ...] = ("digital45_snn", "loihi", "loihi_sanafe", "spinnaker2")
+    weight_bits: int | None = Field(None, ge=1, le=32)
+
+    @field_validator("chips")
+    @classmethod
+    def _known(cls, chips: tuple[str, ...]) -> tuple[str, ...]:
+        from neuro.hardware import PRESETS
+
+        unknown = [c for c in chips if c not in PRESETS]
+        if unknown:
+            raise ValueError(f"unknown chip(s) {unknown}; presets: {sorted(PRESETS)}")
+        return chips
+
+
+STEP_NAMES = ("data", "train", "evaluate", "export", "engine", "hardware", "report")
+"""The pipeline's steps, in order."""
 
 
 class RunConfig(BaseModel):
@@ -126,6 +151,7 @@ class RunConfig(BaseModel):
     )
     export: ExportConfig = Field(default_factory=ExportConfig)
     engine: EngineConfig = Field(default_factory=EngineConfig)
+    hardware: HardwareConfig = Field(default_factory=HardwareConfig)
     report: ReportConfig = Field(default_factory=ReportConfig)
 
     def output_dir(self) -> Path:

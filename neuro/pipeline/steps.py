@@ -190,6 +190,17 @@ def step_engine(ctx: RunContext) -> None:
     ctx.results["engine"] = simulate_test_split(ctx, graph)
 
 
+def step_hardware(ctx: RunContext) -> None:
+    """Price the engine step's counts on the configured chips (with the dense-ANN baseline) and
+    map the graph onto each chip (:mod:`neuro.pipeline.hardware`)."""
+    from neuro.pipeline.hardware import price_and_map
+    from neuro.torch import to_ir
+
+    graph = ctx.graph if ctx.graph is not None else to_ir(_ensure_model(ctx), ctx.input_shape)
+    ctx.graph = graph
+    ctx.results["hardware"] = price_and_map(ctx, graph)
+
+
 def step_report(ctx: RunContext) -> None:
     """Plots and an HTML page in ``<run>/report``."""
     from neuro.report.run import write_report
@@ -204,6 +215,7 @@ STEPS: dict[str, Callable[..., None]] = {
     "evaluate": step_evaluate,
     "export": step_export,
     "engine": step_engine,
+    "hardware": step_hardware,
     "report": step_report,
 }
 

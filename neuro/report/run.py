@@ -146,6 +146,10 @@ def write_report(ctx: Any, model: torch.nn.Module) -> Path:
         from neuro.report.engine import engine_section
 
         parts.extend(engine_section(ctx.results["engine"], folder))
+    if "hardware" in ctx.results:
+        from neuro.report.hardware import hardware_section
+
+        parts.extend(hardware_section(ctx.results["hardware"], folder))
     parts.append("<h2>Results</h2><pre>" + html.escape(json.dumps(summary, indent=1, default=str)) + "</pre>")
     parts.append("<h2>Configuration</h2><pre>" + html.escape(dump_config(ctx.config)) + "</pre>")
     page = folder / "index.html"
