@@ -30,56 +30,12 @@ from dataclasses import dataclass
 from neuro import ir
 from neuro.core.errors import ParameterError
 from neuro.hardware._layers import Layer, layers_from_graph
-from neuro.hardware.spec import Const, Evidence, FpgaSpec
+from neuro.hardware.presets.fpga import DEVICES, RESOURCE_SOURCES, XC7A35T, ZU3EG, ZU9EG  # noqa: F401 (defined once there)
+from neuro.hardware.spec import FpgaSpec
 from neuro.hardware.violations import Kind, Violation
 
 BRAM36_BITS = 36 * 1024
 BRAM36_PORT_BITS = 72
-
-_DS891 = "amd2024ds891:Table 1"  # Zynq UltraScale+ MPSoC product selection guide
-_DS180 = "amd2024ds180:Table 3"  # 7 series FPGAs data sheet overview, Artix-7
-
-
-def _count(value: int, source: str) -> Const:
-    return Const(float(value), "count", source, Evidence.VENDOR)
-
-
-ZU9EG = FpgaSpec(
-    lut=274_080,
-    ff=548_160,
-    dsp=2_520,
-    bram36=912,
-    clock_hz=Const(300e6, "Hz", "li2023firefly:Sec.V", Evidence.MEASURED, note="FireFly's clock on UltraScale+ DSP48E2"),
-    dsp_mult_bits=(27, 18),
-)
-"""Zynq UltraScale+ XCZU9EG (ZCU102 board)."""
-
-XC7A35T = FpgaSpec(
-    lut=20_800,
-    ff=41_600,
-    dsp=90,
-    bram36=50,
-    clock_hz=Const(100e6, "Hz", "fan2025lowend:Abstract", Evidence.MEASURED, note="Artix-7 SNN accelerator clock"),
-    dsp_mult_bits=(25, 18),
-)
-"""Artix-7 XC7A35T, a small device (DSP48E1)."""
-
-DEVICES: dict[str, FpgaSpec] = {"xczu9eg": ZU9EG, "xc7a35t": XC7A35T}
-RESOURCE_SOURCES: dict[str, dict[str, Const]] = {
-    "xczu9eg": {
-        "lut": _count(274_080, _DS891),
-        "ff": _count(548_160, _DS891),
-        "dsp": _count(2_520, _DS891),
-        "bram36": _count(912, _DS891),
-    },
-    "xc7a35t": {
-        "lut": _count(20_800, _DS180),
-        "ff": _count(41_600, _DS180),
-        "dsp": _count(90, _DS180),
-        "bram36": _count(50, _DS180),
-    },
-}
-"""The cited resource count behind every integer of :data:`DEVICES`."""
 
 
 @dataclass(frozen=True)
