@@ -16,7 +16,7 @@ from neuro.hardware import (
     load_chip_yaml,
     register_chip,
 )
-from neuro.hardware.spec import ChipSpec, Const, EnergyTable, Family
+from neuro.hardware.spec import ChipSpec, Const, EnergyTable, Family, Scope
 
 
 @pytest.fixture
@@ -78,7 +78,8 @@ def test_placeholders_and_unpriced_chips_say_so():
     assert energies
     assert all(c.evidence is Evidence.UNVERIFIED and "placeholder" in c.note for c in energies)
     truenorth = get_chip("truenorth")
-    assert not [p for p, _ in truenorth.constants() if p.startswith("energy")]
+    priced = [(p, c) for p, c in truenorth.constants() if p.startswith("energy")]
+    assert [(p, c.scope) for p, c in priced] == [("energy.synop", Scope.ALL_IN)]  # all-in, nothing stacked
     assert truenorth.timing.tick.value == 1e-3
     assert not [p for p, _ in get_chip("speck").constants() if p.startswith("energy")]
 
