@@ -6,11 +6,13 @@ arguments), so a network of another size reuses the compiled code, also across p
 (:func:`neuro.engine._codegen.load_generated`). The function runs every step of every sample.
 
 Per step: decay the STDP traces, add the external events, then run the nodes in step order.
-A neuron population runs in two loops: the model's ``update`` on every neuron (no branch of
-its own, so it vectorises where the model is branch-free) writing the spikes to a buffer, then a
-scan that counts, emits and delivers the rare spikes. A projection walks the CSR rows of its
-active inputs and adds into its successors' input buffers directly (no delay, only neuron
-successors, output not emitted) or into a ring buffer of ``max_delay + 1`` slots.
+A neuron population calls its own small compiled function (one per neuron node, so LLVM
+vectorises it; the model's ``update`` compiled with float literals of the run's dtype, see
+:func:`typed_update`) that updates every neuron, writes the spikes to a buffer and lists the
+spiking neurons. The input buffer is then counted and cleared only where it was written (a list
+of touched inputs), and the listed spikes are emitted and delivered. A projection walks the CSR
+rows of its active inputs and adds into its successors' input buffers directly (no delay, only
+neuron successors, output not emitted) or into a ring buffer of ``max_delay + 1`` slots.
 """
 
 from __future__ import annotations
@@ -174,7 +176,7 @@ def _neuron(w: _Writer, block: list[BlockNode], k: int, d: int) -> None:
     plasticity, emission, delivery.
 
     The input is counted and cleared where it was touched (the touched list, duplicates
-    included: a cleared input counts no more), or everywhere (:func:`_neuron_clear`) when the
+    included: a cleared input counts no more), or everywhere (``clear{k}``) when the
     list overflowed. A neuron is active when an input channel is non-zero or it spikes."""
     b = block[k]
     sf = b.model.state._fields
