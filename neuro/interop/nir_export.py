@@ -1,0 +1,218 @@
+"""Export NIR that a named consumer reads the way neuro simulates it.
+
+``export_nir(graph, path, consumer)`` starts from neuro's own NIR (:func:`neuro.ir.to_nir`:
+SI units, ``dt``, ``method`` and ``reset`` in the metadata) and, for a consumer, rewrites each
+neuron's parameters so that the consumer's *default* import reproduces neuro's discrete update
+at neuro's ``dt``. With ``a`` neuro's decay per step (``exp(-dt/tau)`` or ``1 - dt/tau``) and a
+consumer that integrates with forward Euler at its own step ``dt_c``, a LIF becomes
+
+    tau' = dt_c / (1 - a),  r' = s r,  v_threshold' = s v_threshold,  v_leak' = s v_leak,
+
+where ``s`` rescales the membrane (the consumer's membrane is ``s`` times neuro's): snnTorch
+needs ``r' = tau'/dt_c`` (so ``s = 1 / ((1 - a) r)``), Norse ignores ``r`` (so ``s = 1/r``).
+What a consumer cannot express is listed in :attr:`ExportReport.cannot` with its cause
+(``reset``, ``dt``, ``scaling``, ``node``, ``dynamics``): reset by subtraction into a
+reset-to-zero importer, ``v_leak``/``v_reset`` it ignores, per-neuron thresholds it refuses,
+node types it has no module for.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from neuro import ir
+from neuro.core.io import atomic_path
+from neuro.interop.conventions import get_convention
+from neuro.interop.errors import MissingTimeStepError, UnknownToolError
+
+CONSUMERS = ("neuro", "snntorch", "norse")
+"""Consumers whose default NIR import :func:`export_nir` can target."""
+
+SUPPORTED: dict[str, frozenset[str]] = {
+    "snntorch": frozenset({"Input", "Output", "Affine", "Linear", "Conv2d", "Flatten", "AvgPool2d", "IF", "LIF", "CubaLIF"}),
+    "norse": frozenset({"Input", "Output", "Affine", "Linear", "Conv2d", "Flatten", "SumPool2d", "IF", "LIF", "CubaLIF"}),
+}
+"""Node types each consumer's importer builds a module for (snnTorch 1.0.0, Norse 1.1.0)."""
+
+
+@dataclass(frozen=True)
+class Issue:
+    """Something the consumer will not reproduce.
+
+    Attributes:
+        node: the node concerned.
+        cause: ``"reset"``, ``"dt"``, ``"scaling"``, ``"node"``, ``"dynamics"`` or ``"batch"``.
+        message: what differs and why.
+    """
+
+    node: str
+    cause: str
+    message: str
+
+
+@dataclass
+class ExportReport:
+    """What :func:`export_nir` wrote for ``consumer``.
+
+    Attributes:
+        consumer: the target tool (``"neuro"`` for neuro's own convention).
+        dt: neuro's time step (s); ``consumer_dt`` the step the consumer will use.
+        method: neuro's discretisation method the parameters reproduce.
+        adapted: per node, what was rewritten.
+        voltage_scale: per neuron node, ``s`` with consumer membrane = ``s`` * neuro membrane.
+        cannot: what the consumer cannot reproduce (empty: faithful by construction).
+        caveats: differences that do not change the spikes of the checked runs.
+        nir_graph: the ``nir.NIRGraph`` written.
+    """
+
+    consumer: str
+    dt: float
+    consumer_dt: float
+    method: str
+    adapted: dict[str, str] = field(default_factory=dict)
+    voltage_scale: dict[str, np.ndarray] = field(default_factory=dict)
+    cannot: list[Issue] = field(default_factory=list)
+    caveats: list[Issue] = field(default_factory=list)
+    nir_graph: Any = None
+
+    @property
+    def expressible(self) -> bool:
+        """True when the consumer can reproduce neuro's behaviour."""
+        return not self.cannot
+
+
+def _decay(tau: np.ndarray, dt: float, method: str) -> np.ndarray:
+    return np.exp(-dt / tau) if method == "exact" else 1.0 - dt / tau
+
+
+def _uniform(report: ExportReport, name: str, what: str, value: np.ndarray) -> None:
+    if np.unique(np.round(np.asarray(value, float), 12)).size > 1:
+        report.cannot.append(
+            Issue(name, "scaling", f"{report.consumer} needs one {what} per layer; {name} has {np.unique(value).size}")
+        )
+
+
+def _neuron(report: ExportReport, name: str, node: Any, ir_node: Any, dt: float, method: str) -> None:
+    c, dt_c = report.consumer, report.consumer_dt
+    kind = type(node).__name__
+    reset = getattr(ir_node, "reset", None)
+    if reset is not None and reset.name == "subtract":
+        report.cannot.append(
+            Issue(name, "reset", f"{name} resets by subtraction; {c}'s NIR import resets to a value (to zero)")
+        )
+    if np.any(np.asarray(getattr(node, "v_reset", 0.0)) != 0.0):
+        report.cannot.append(Issue(name, "reset", f"{name} has v_reset != 0; {c}'s import resets to zero"))
+    if kind == "LIF":
+        a = _decay(np.asarray(node.tau, float), dt, method)
+        r = np.asarray(node.r, float)
+        s = 1.0 / ((1.0 - a) * r) if c == "snntorch" else 1.0 / r
+        node.tau = dt_c / (1.0 - a)
+        node.r = node.tau / dt_c if c == "snntorch" else np.ones_like(r)
+        node.v_threshold = np.asarray(node.v_threshold, float) * s
+        node.v_leak = np.asarray(node.v_leak, float) * s
+        node.v_reset = np.asarray(node.v_reset, float) * s
+        if c == "snntorch" and np.any(node.v_leak != 0):
+            report.cannot.append(Issue(name, "scaling", f"{name} has v_leak != 0; snnTorch's import asserts v_leak = 0"))
+        if c == "norse" and np.any(r != 1.0):
+            report.adapted[name] = "r folded into the membrane scale (Norse's LIF import ignores r)"
+        report.adapted.setdefault(name, f"tau = {dt_c:g}/(1 - a) for Euler at {dt_c:g} s; membrane scaled by s")
+    elif kind == "IF":
+        r = np.asarray(node.r, float)
+        s = 1.0 / (dt * r)
+        node.v_threshold = np.asarray(node.v_threshold, float) * s
+        node.v_reset = np.asarray(node.v_reset, float) * s
+        node.r = np.ones_like(r)
+        if c == "snntorch":
+            nir = _nir()
+            tau = np.full(r.shape, 1e5)
+            node = nir.LIF(tau=tau, r=tau / dt_c, v_leak=np.zeros_like(r), v_threshold=node.v_threshold, v_reset=node.v_reset)
+            report.adapted[name] = (
+                "IF written as LIF with tau = 1e5 s (beta = 1 in float32): snnTorch 1.0.0 imports IF as beta = 0.9"
+            )
+        else:
+            report.adapted[name] = "membrane scaled by 1/(dt r): Norse's IAF adds its input unscaled"
+    elif kind == "CubaLIF":
+        node.tau_syn = np.asarray(node.tau_syn, float) * dt_c / dt
+        node.tau_mem = np.asarray(node.tau_mem, float) * dt_c / dt
+        s = np.ones_like(np.asarray(node.r, float))
+        report.cannot.append(
+            Issue(
+                name,
+                "dynamics",
+                f"{c} feeds the same step's synaptic current to the membrane; neuro's step "
+                "uses the previous one, so spikes lag by up to one step",
+            )
+        )
+    else:
+        return
+    if c == "snntorch":
+        _uniform(report, name, "threshold", node.v_threshold)
+    report.voltage_scale[name] = np.asarray(s, float)
+    return node
+
+
+def _nir() -> Any:
+    import nir
+
+    return nir
+
+
+def export_nir(
+    graph: ir.Graph, path: str | os.PathLike[str] | None = None, consumer: str | None = None, method: str | None = None
+) -> ExportReport:
+    """Write ``graph`` as NIR for ``consumer`` (see the module docstring).
+
+    Args:
+        graph: the network; its ``dt`` metadata is required.
+        path: where to write the ``.nir`` file; None writes nothing (use ``report.nir_graph``).
+        consumer: None or ``"neuro"`` (neuro's convention), ``"snntorch"`` or ``"norse"``.
+        method: neuro's discretisation to reproduce (default: the graph's ``method``
+            metadata, else ``"exact"``, the engine's default).
+
+    Raises:
+        UnknownToolError: a consumer export_nir cannot target.
+        MissingTimeStepError: the graph has no ``dt`` metadata.
+        UnsupportedNodeError: nodes NIR cannot express at all.
+    """
+    consumer = consumer or "neuro"
+    if consumer not in CONSUMERS:
+        get_convention(consumer)
+        raise UnknownToolError(f"export_nir can target {list(CONSUMERS)}, not {consumer!r}")
+    if graph.dt is None:
+        raise MissingTimeStepError("the graph has no 'dt' metadata; add it with graph.with_metadata(dt=...)")
+    dt = float(graph.dt)
+    method = method or str(graph.metadata.get("method", "exact"))
+    nir_graph = ir.to_nir(graph)
+    conv = get_convention(consumer)
+    report = ExportReport(consumer, dt, conv.dt if conv.dt is not None else dt, method)
+    if consumer != "neuro":
+        for name, node in list(nir_graph.nodes.items()):
+            kind = type(node).__name__
+            for key, value in vars(node).items():
+                if isinstance(value, np.ndarray) and not value.flags.writeable:
+                    setattr(node, key, value.copy())  # torch warns on read-only arrays
+            if kind not in SUPPORTED[consumer]:
+                report.cannot.append(Issue(name, "node", f"{consumer} {conv.version} has no importer for {kind}"))
+                continue
+            if kind == "Flatten":
+                report.caveats.append(
+                    Issue(name, "batch", f"{consumer} imports Flatten without the batch offset: run one sample at a time")
+                )
+            if kind in ("Conv2d", "Affine") and getattr(node, "bias", None) is None:
+                node.bias = np.zeros(node.weight.shape[0])
+            new = _neuron(report, name, node, graph.nodes[name], dt, method)
+            if new is not None:
+                nir_graph.nodes[name] = new
+        meta = {"dt": report.consumer_dt, "method": conv.method, "neuro_dt": dt, "neuro_method": method}
+    else:
+        meta = {"dt": dt, "method": method}
+    nir_graph.metadata = {**dict(nir_graph.metadata or {}), **meta, "producer": "neuro", "consumer": consumer}
+    report.nir_graph = nir_graph
+    if path is not None:
+        with atomic_path(path) as tmp:
+            _nir().write(str(tmp), nir_graph)
+    return report
