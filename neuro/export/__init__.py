@@ -1,0 +1,1 @@
+"""Deployment exporters: NIR, IR JSON, lava-dl netx (Loihi 2), FPGA memory images, QONNX."""
