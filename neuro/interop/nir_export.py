@@ -187,14 +187,15 @@ def export_nir(
     dt = float(graph.dt)
     method = method or str(graph.metadata.get("method", "exact"))
     nir_graph = ir.to_nir(graph)
+    for node in nir_graph.nodes.values():
+        for key, value in vars(node).items():
+            if isinstance(value, np.ndarray) and not value.flags.writeable:
+                setattr(node, key, value.copy())  # torch warns on read-only arrays
     conv = get_convention(consumer)
     report = ExportReport(consumer, dt, conv.dt if conv.dt is not None else dt, method)
     if consumer != "neuro":
         for name, node in list(nir_graph.nodes.items()):
             kind = type(node).__name__
-            for key, value in vars(node).items():
-                if isinstance(value, np.ndarray) and not value.flags.writeable:
-                    setattr(node, key, value.copy())  # torch warns on read-only arrays
             if kind not in SUPPORTED[consumer]:
                 report.cannot.append(Issue(name, "node", f"{consumer} {conv.version} has no importer for {kind}"))
                 continue
