@@ -108,3 +108,20 @@ def test_export_lists_v_leak_for_snntorch(rng):
     report = export_nir(_mlp(rng, v_leak=0.1), consumer="snntorch")
     assert [(i.cause, "v_leak" in i.message) for i in report.cannot] == [("scaling", True)]
     assert export_nir(_mlp(rng, v_leak=0.1), consumer="norse").expressible
+
+
+@pytest.mark.interop
+@pytest.mark.parametrize("tool", ["snntorch", "norse"])
+def test_if_layer_is_faithful(rng, tool):
+    """snnTorch 1.0.0 would read nir.IF as beta = 0.9; the export writes a LIF with beta = 1."""
+    pytest.importorskip(tool)
+    g = ir.Graph.sequential(
+        ir.Input((4,)),
+        ir.Affine(rng.normal(0.2, 1.0, size=(5, 4)), np.zeros(5)),
+        ir.IF(r=np.full(5, 100.0), v_threshold=np.full(5, 1.0)),
+        ir.Output(),
+        metadata={"dt": 1e-3},
+    )
+    report = check_fidelity(g, tool, _spikes_in(rng, (4,)))
+    assert report.verdict == "faithful", report.layers
+    assert next(iter(report.layers.values())).spikes_neuro > 5
