@@ -87,6 +87,61 @@ def hardware(
     raise typer.Exit(0 if result.fits else 1)
 
 
+@check_app.command("fidelity")
+def fidelity(
+    model: Path = typer.Argument(..., metavar="MODEL_OR_NIR", help="Graph file: .nir (any producer) or .json (neuro IR)."),
+    against: str = typer.Option(..., "--against", help="engine, snntorch or norse."),
+    input_file: Path | None = typer.Option(None, "--input", help="(T, B, ...) input as .npy (default: random spikes)."),
+    steps: int = typer.Option(50, help="Steps of the default random input."),
+    dt: float | None = typer.Option(None, help="Time step (s); default from the file or its producer."),
+    producer: str = typer.Option("auto", help="Who wrote a .nir file (see docs/interop.md)."),
+    as_json: bool = typer.Option(False, "--json", help="Print machine-readable JSON."),
+) -> None:
+    """Run the same input through neuro's engine and another tool; exit 0 when faithful, 1 when not."""
+    import numpy as np
+
+    from neuro.cli.simulate import read_graph
+    from neuro.interop import check_fidelity, import_nir
+
+    try:
+        if model.suffix == ".nir":
+            graph, _ = import_nir(model, producer=producer, dt=dt)
+        else:
+            graph = read_graph(model)
+        if input_file is not None:
+            x = np.load(input_file)
+        else:
+            shape = graph.shapes[graph.inputs[0]]
+            x = (np.random.default_rng(0).random((steps, 1, *shape)) < 0.3).astype(np.float64)
+        report = check_fidelity(graph, against, x, dt=dt)
+    except (NeuroError, FileNotFoundError, OSError, ValueError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    rows = [
+        {
+            "layer": n,
+            "spikes_neuro": lay.spikes_neuro,
+            "spikes_other": lay.spikes_other,
+            "first_divergence": lay.first_divergence,
+            "van_rossum": lay.van_rossum,
+            "membrane_error": lay.membrane_error,
+            "verdict": lay.verdict,
+            "cause": lay.cause,
+        }
+        for n, lay in report.layers.items()
+    ]
+    cannot = [i.message for i in report.export.cannot] if report.export else []
+    if as_json:
+        typer.echo(json.dumps({"against": against, "verdict": report.verdict, "layers": rows, "cannot": cannot}, indent=1))
+    else:
+        typer.echo(f"{against}: {report.verdict}" + (f" (causes: {', '.join(report.causes)})" if report.causes else ""))
+        for r in rows:
+            typer.echo("  " + ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in r.items()))
+        for msg in cannot:
+            typer.echo(f"  cannot: {msg}")
+    raise typer.Exit(0 if report.verdict == "faithful" else 1)
+
+
 def register(app: typer.Typer) -> None:
     """Add ``neuro check`` to ``app``."""
     app.add_typer(check_app, name="check")
