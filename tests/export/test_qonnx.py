@@ -37,8 +37,9 @@ def _evaluate(path, x):
 
 
 def test_model_is_valid_and_scales_are_powers_of_two(tmp_path, rng):
-    g = ir.Graph.sequential(ir.Input((1, 6, 6)), ir.Conv2d(rng.normal(size=(2, 1, 3, 3)), padding=1), ir.IF(r=1 / DT),
-                            ir.Flatten(), ir.Linear(rng.normal(size=(3, 72))), ir.IF(r=1 / DT), metadata={"dt": DT})  # fmt: skip
+    conv = ir.Conv2d(rng.normal(size=(2, 1, 3, 3)), padding=1)
+    g = ir.Graph.sequential(ir.Input((1, 6, 6)), conv, ir.IF(r=1 / DT), ir.Flatten(),
+                            ir.Linear(rng.normal(size=(3, 72))), ir.IF(r=1 / DT), metadata={"dt": DT})  # fmt: skip
     summary = write_qonnx(g, tmp_path / "m.onnx")
     model = onnx.load(str(tmp_path / "m.onnx"))
     onnx.checker.check_model(model)
