@@ -105,8 +105,32 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def export(
-        config: Path | None = typer.Argument(None, help=CONFIG_HELP),
+        config: Path | None = typer.Argument(None, help=CONFIG_HELP + " Or a graph file (.ir.json, .nir, .net)."),
         out: Path | None = typer.Option(None, help="Run folder holding checkpoints/ (default runs/<name>)."),
+        fmt: str | None = typer.Option(None, "--format", help="nir, json, netx (Loihi 2), fpga or qonnx."),
+        output: Path | None = typer.Option(None, "--output", "-o", help="Where a graph file is exported to."),
     ) -> None:
-        """Export the run folder's best checkpoint to NIR and IR JSON."""
+        """Export the run folder's best checkpoint to NIR and IR JSON (and --format), or convert a graph file."""
+        if config is not None and config.suffix.lower() not in (".yaml", ".yml"):
+            _export_file(config, fmt or "nir", output)
+            return
         _run(config, out, ["data", "export"], True)
+        if fmt not in (None, "nir", "json"):
+            cfg = _load(config, out)
+            _export_file(cfg.output_dir() / "model.ir.json", fmt, None)
+
+
+def _export_file(source: Path, fmt: str, output: Path | None) -> None:
+    """Convert a graph file to ``fmt`` (typed errors become exit status 2 with their message)."""
+    from neuro.core.errors import NeuroError
+    from neuro.export import SUFFIXES, export_graph, read_graph
+
+    try:
+        graph = read_graph(source)
+        stem = source.name.split(".")[0]
+        target = output or source.with_name(stem + SUFFIXES.get(fmt, ""))
+        export_graph(graph, fmt, target)
+    except (NeuroError, OSError) as exc:
+        typer.echo(f"neuro export: {exc}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"exported {source} -> {target} ({fmt})")
