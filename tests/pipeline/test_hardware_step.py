@@ -49,5 +49,5 @@ def test_hardware_step_prices_the_engine_counts(tmp_path):
 
 
 def test_unknown_chip_fails_before_any_work():
-    with pytest.raises(ConfigError, match="hardware.chips"):
+    with pytest.raises(ConfigError, match=r"hardware\.chips"):
         load_config({"hardware": {"chips": ["loihi", "no_such_chip"]}})
