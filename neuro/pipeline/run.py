@@ -13,7 +13,7 @@ Example (a tiny run; the real default trains for a few minutes):
     ...                        "train": {"epochs": 1, "progress": False}})
     ...     results = run_pipeline(cfg)
     >>> sorted(results)
-    ['data', 'engine', 'evaluate', 'export', 'report', 'train']
+    ['data', 'engine', 'evaluate', 'export', 'hardware', 'report', 'train']
 """
 
 from __future__ import annotations
