@@ -61,6 +61,11 @@ def _summary(console: Console, cfg: Any, results: dict[str, Any]) -> None:
         console.print(f"engine ({g['backend']}, {g['dtype']}) on {g['samples']} test samples: accuracy "
                       f"{100 * g['accuracy']:.2f} %, {100 * g['predictions_identical']:.1f} % predictions and "
                       f"{'all' if g['spikes_identical'] else 'NOT all'} spikes identical to torch{check}")  # fmt: skip
+    if "hardware" in results:
+        for t in results["hardware"]["totals"]:
+            ratio = "" if t["baseline"] or t["vs_baseline"] is None else f", {t['vs_baseline']:.3g}x the dense ANN"
+            note = " (dense ANN baseline)" if t["baseline"] else ("" if t["complete"] else ", some terms unpriced")
+            console.print(f"energy per sample on {t['chip']}: {t['total_J_per_sample']:.3g} J{ratio}{note}")
     if "report" in results:
         console.print(f"report: {results['report']['index']}")
 
@@ -75,7 +80,7 @@ def register(app: typer.Typer) -> None:
         print_config: bool = typer.Option(False, "--print-config", help="Print the effective config and exit."),
         resume: bool = typer.Option(True, help="Continue a killed run from its last checkpoint."),
     ) -> None:
-        """Run the whole pipeline: data, train, evaluate, export, engine, report."""
+        """Run the whole pipeline: data, train, evaluate, export, engine, hardware, report."""
         _run(config, out, None, resume, print_config)
 
     @app.command()
