@@ -44,6 +44,9 @@ from typing import Any
 import numpy as np
 import torch
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/_docs.py
+from _docs import update_section
+
 ROOT = Path(__file__).resolve().parent.parent
 SECTION = "## Engine inference vs torch"
 
@@ -356,19 +359,6 @@ def format_section(
     return "\n".join(lines) + "\n"
 
 
-def update_section(path: Path, section: str, title: str = SECTION) -> None:
-    """Replace the section headed ``title`` in ``path`` (or append it)."""
-    text = path.read_text() if path.exists() else "# Benchmarks\n"
-    lines = text.splitlines(keepends=True)
-    start = next((i for i, line in enumerate(lines) if line.rstrip() == title), None)
-    if start is None:
-        path.write_text(text.rstrip("\n") + "\n\n" + section.rstrip("\n") + "\n")
-        return
-    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
-    rest = "".join(lines[end:])
-    path.write_text("".join(lines[:start]) + section.rstrip("\n") + "\n" + ("\n" + rest if rest else ""))
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--run", type=Path, default=ROOT / "runs" / "default", help="run folder with model.ir.json")
@@ -404,7 +394,7 @@ def main(argv: list[str] | None = None) -> int:
     section = format_section(command.strip(), source, timings, compiled, sweep, profiles, len(frames), args.repeats)
     print(section)
     if args.write:
-        update_section(ROOT / "docs" / "benchmarks.md", section)
+        update_section(ROOT / "docs" / "benchmarks.md", section, SECTION)
     return 0
 
 

@@ -49,6 +49,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/_docs.py
+from _docs import update_section
+
 SECTION = "## Training: neuro vs snnTorch, Norse, SpikingJelly"
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
 COMMAND = ".venv/bin/python benchmarks/bench_training.py"
@@ -669,19 +672,6 @@ def machine_description(threads: int) -> str:
     )
 
 
-def update_section(path: Path, section: str, title: str = SECTION) -> None:
-    """Replace the section headed ``title`` in ``path`` (or append it)."""
-    text = path.read_text() if path.exists() else "# Benchmarks\n"
-    lines = text.splitlines(keepends=True)
-    start = next((i for i, line in enumerate(lines) if line.rstrip() == title), None)
-    if start is None:
-        path.write_text(text.rstrip("\n") + "\n\n" + section.rstrip("\n") + "\n")
-        return
-    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
-    rest = "".join(lines[end:])
-    path.write_text("".join(lines[:start]) + section.rstrip("\n") + "\n" + ("\n" + rest if rest else ""))
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=3, help="timed epochs per framework (after one warm-up)")
@@ -732,7 +722,7 @@ def main(argv: list[str] | None = None) -> int:
     print(format_table(timings, n_batches, args.batch_size, math.ceil(len(x) / args.batch_size)))
     print(goal_verdict(timings))
     if not args.no_docs and not args.random_data:
-        update_section(DOCS, render_section(timings, report, args, n_batches, len(x), skipped))
+        update_section(DOCS, render_section(timings, report, args, n_batches, len(x), skipped), SECTION)
         print(f"\nwrote the section {SECTION!r} of {DOCS}")
     return 0
 

@@ -36,6 +36,9 @@ import numpy as np
 from neuro.core.events import make_events
 from neuro.datasets import transforms as tf
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/_docs.py
+from _docs import update_section
+
 SENSOR = (128, 128, 2)
 SECTION = "## Event transforms vs tonic"
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
@@ -327,19 +330,6 @@ def machine_description(tonic: ModuleType | None) -> str:
     )
 
 
-def update_section(path: Path, section: str) -> None:
-    """Replace the ``## Event transforms vs tonic`` section of ``path`` (or append it)."""
-    text = path.read_text() if path.exists() else "# Benchmarks\n"
-    lines = text.splitlines(keepends=True)
-    start = next((i for i, line in enumerate(lines) if line.rstrip() == SECTION), None)
-    if start is None:
-        path.write_text(text.rstrip("\n") + "\n\n" + section.rstrip("\n") + "\n")
-        return
-    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
-    rest = "".join(lines[end:])
-    path.write_text("".join(lines[:start]) + section.rstrip("\n") + "\n" + ("\n" + rest if rest else ""))
-
-
 def render_section(results: list[Result], args: argparse.Namespace, tonic: ModuleType) -> str:
     command = COMMAND + (
         "" if args.events == 500_000 and args.repeats == 5 else f" --events {args.events} --repeats {args.repeats}"
@@ -383,7 +373,7 @@ def main(argv: list[str] | None = None) -> int:
     results = run_benchmarks(args.events, args.repeats, tonic, loop_events=args.loop_events)
     print(format_table(results))
     if not args.no_docs:
-        update_section(DOCS, render_section(results, args, tonic))
+        update_section(DOCS, render_section(results, args, tonic), SECTION)
         print(f"\nwrote the section {SECTION!r} of {DOCS}")
     return 0
 

@@ -82,5 +82,5 @@ def test_crossover_interpolates_in_log_density(bench):
 def test_section_is_replaced_in_place(bench, tmp_path):
     doc = tmp_path / "benchmarks.md"
     doc.write_text(f"# Benchmarks\n\n## A\n\na\n\n{bench.SECTION}\n\nold\n\n## B\n\nb\n")
-    bench.update_section(doc, f"{bench.SECTION}\n\nnew\n")
+    bench.update_section(doc, f"{bench.SECTION}\n\nnew\n", bench.SECTION)
     assert doc.read_text() == f"# Benchmarks\n\n## A\n\na\n\n{bench.SECTION}\n\nnew\n\n## B\n\nb\n"
