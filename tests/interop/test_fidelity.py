@@ -11,6 +11,7 @@ import pytest
 from neuro import ir
 from neuro.core.reset import ResetSubtract
 from neuro.interop import UnknownToolError, UnsupportedByToolError, check_fidelity, export_nir, van_rossum
+from tests.interop.tools import require
 
 
 def _mlp(rng, reset=None, dt=1e-3, v_leak=0.0) -> ir.Graph:
@@ -67,7 +68,7 @@ def test_bad_tool_names_are_typed(rng):
 @pytest.mark.parametrize("tool", ["snntorch", "norse"])
 @pytest.mark.parametrize("net", ["mlp", "conv"])
 def test_neuro_to_tool_is_faithful(rng, tool, net):
-    pytest.importorskip(tool)
+    require(tool)
     graph, shape = (_mlp(rng), (4,)) if net == "mlp" else (_conv(rng), (1, 6, 6))
     report = check_fidelity(graph, tool, _spikes_in(rng, shape))
     assert report.verdict == "faithful", report.layers
@@ -78,7 +79,7 @@ def test_neuro_to_tool_is_faithful(rng, tool, net):
 @pytest.mark.interop
 @pytest.mark.parametrize("tool", ["snntorch", "norse"])
 def test_reset_by_subtraction_is_explained(rng, tool):
-    pytest.importorskip(tool)
+    require(tool)
     report = check_fidelity(_mlp(rng, reset=ResetSubtract()), tool, _spikes_in(rng, (4,), steps=60))
     assert not report.export.expressible
     assert report.verdict != "faithful"
@@ -87,7 +88,7 @@ def test_reset_by_subtraction_is_explained(rng, tool):
 
 @pytest.mark.interop
 def test_norse_default_dt_diverges_without_adaptation(rng):
-    pytest.importorskip("norse")
+    require("norse")
     report = check_fidelity(_mlp(rng), "norse", _spikes_in(rng, (4,)), dt=1e-4, adapt=False)
     assert report.verdict == "divergent"
     assert "dt" in report.causes
@@ -95,7 +96,7 @@ def test_norse_default_dt_diverges_without_adaptation(rng):
 
 @pytest.mark.interop
 def test_snntorch_cannot_import_li_readout(rng):
-    pytest.importorskip("snntorch")
+    require("snntorch")
     g = ir.Graph.sequential(
         ir.Input((4,)), ir.Affine(np.eye(4), np.zeros(4)), ir.LI(tau=np.full(4, 0.02)), ir.Output(), metadata={"dt": 1e-3}
     )
@@ -114,7 +115,7 @@ def test_export_lists_v_leak_for_snntorch(rng):
 @pytest.mark.parametrize("tool", ["snntorch", "norse"])
 def test_if_layer_is_faithful(rng, tool):
     """snnTorch 1.0.0 would read nir.IF as beta = 0.9; the export writes a LIF with beta = 1."""
-    pytest.importorskip(tool)
+    require(tool)
     g = ir.Graph.sequential(
         ir.Input((4,)),
         ir.Affine(rng.normal(0.2, 1.0, size=(5, 4)), np.zeros(5)),

@@ -11,8 +11,9 @@ import pytest
 
 from neuro.engine import run
 from neuro.interop import check_fidelity, import_nir
+from tests.interop.tools import require
 
-snn = pytest.importorskip("snntorch")
+snn = require("snntorch")
 torch = pytest.importorskip("torch")
 pytestmark = pytest.mark.interop
 
