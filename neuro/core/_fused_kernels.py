@@ -17,6 +17,9 @@ and the reset of :func:`~neuro.core.neurons._common.reset_membrane`; ``mode`` 0 
 from __future__ import annotations
 
 prange = range  # numba.prange once compiled
+derivative = None  # the surrogate's compiled derivative, bound per surrogate class when compiled
+Ops = None  # the ops NamedTuple class, and its primitives exp/where/spike, bound when compiled
+exp = where = spike = None
 
 BLOCK = 512
 """Neurons per parallel job."""
@@ -59,17 +62,19 @@ def lif_forward(x, v0, decay, bias, gain, theta, v_reset, keep, subtract, one_mi
         v_out[b, lo:hi] = v
 
 
-def lif_backward(u_seq, grad_z, grad_v, decay, gain, theta, keep, subtract, mode, derivative, surrogate, ops, grad_x, grad_v0):
+def lif_backward(u_seq, grad_z, grad_v, decay, gain, theta, keep, subtract, mode, surrogate, grad_x, grad_v0):
     """Backward recurrence; writes ``grad_x`` ``(T, B, M)`` and ``grad_v0`` ``(B, M)``.
 
     ``derivative(surrogate, x, ops)`` is the compiled ``derivative`` method of the surrogate
-    strategy and ``surrogate`` a tuple of its fields. The gradient through the reset is
+    strategy, bound as a global when the loop is compiled for that strategy (so the compiler
+    inlines and vectorises it), and ``surrogate`` a tuple of its fields. The gradient through the reset is
     ``r = 1 - s theta`` (subtract), ``0`` (to value) or ``keep - s subtract theta`` on a spike
     and ``1`` otherwise.
     """
     n_steps, batch, m = u_seq.shape
     n_blocks = (m + BLOCK - 1) // BLOCK
     for job in prange(batch * n_blocks):
+        ops = Ops(exp, where, spike)
         b = job // n_blocks
         lo = (job % n_blocks) * BLOCK
         hi = min(lo + BLOCK, m)

@@ -192,22 +192,34 @@ def _clip_overload(x, min=None, max=None):
 
 
 @functools.cache
-def _fused_lif_kernels() -> tuple[Any, Any]:
+def _fused_lif_forward_kernel() -> Any:
     from neuro.core import _fused_kernels
 
     nb = _numba()
     nb.extending.overload_method(nb.core.types.Float, "clip")(_clip_overload)
+    fn = _fused_kernels.lif_forward
+    glb = dict(fn.__globals__, prange=nb.prange)
+    rebuilt = types.FunctionType(fn.__code__, glb, fn.__name__, fn.__defaults__, fn.__closure__)
+    return nb.njit(parallel=True, error_model="numpy", cache=True)(rebuilt)
 
-    def compile_loop(fn: Callable[..., Any], cache: bool) -> Any:
-        glb = dict(fn.__globals__, prange=nb.prange)
-        rebuilt = types.FunctionType(fn.__code__, glb, fn.__name__, fn.__defaults__, fn.__closure__)
-        return nb.njit(parallel=True, error_model="numpy", cache=cache)(rebuilt)
 
-    # The backward takes the surrogate's compiled derivative and the ops as arguments. Numba's
-    # cache keys signatures by those dispatcher objects, which differ in every process: each
-    # process would miss, add an entry, and saving an index that holds a previous process's
-    # dispatchers fails ("underlying object has vanished"). So only the forward is cached.
-    return compile_loop(_fused_kernels.lif_forward, True), compile_loop(_fused_kernels.lif_backward, False)
+@functools.cache
+def _fused_lif_backward_kernel(surrogate_cls: type) -> Any:
+    """The backward loop compiled for one surrogate strategy: its ``derivative`` and the ops
+    are compile-time constants of the loop (direct calls the compiler inlines and vectorises),
+    not arguments. Not disk-cached: the constants are per-process dispatcher objects."""
+    from neuro.core import _fused_kernels
+
+    nb = _numba()
+    _fused_lif_forward_kernel()  # registers float.clip, which derivatives use
+    ops = numba_ops()
+    fn = _fused_kernels.lif_backward
+    glb = dict(
+        fn.__globals__, prange=nb.prange, derivative=jit_function(surrogate_cls.derivative, "numpy"),
+        Ops=_ScalarOps, exp=ops.exp, where=ops.where, spike=ops.spike,
+    )  # fmt: skip
+    rebuilt = types.FunctionType(fn.__code__, glb, fn.__name__, fn.__defaults__, fn.__closure__)
+    return nb.njit(parallel=True, error_model="numpy")(rebuilt)
 
 
 @functools.cache
@@ -221,7 +233,7 @@ def _surrogate_tuple_type(cls: type) -> Any:
 def surrogate_derivative(surrogate: Any) -> tuple[Any, Any]:
     """``(derivative, fields)``: the strategy's own ``derivative`` method compiled (called as
     ``derivative(fields, x, ops)`` in compiled code) and its fields as a NamedTuple."""
-    _fused_lif_kernels()  # registers float.clip
+    _fused_lif_forward_kernel()  # registers float.clip
     cls = type(surrogate)
     fields = _surrogate_tuple_type(cls)(*(float(getattr(surrogate, f)) for f in _surrogate_tuple_type(cls)._fields))
     return jit_function(cls.derivative, "numpy"), fields
@@ -252,7 +264,7 @@ def fused_lif_forward(
     ``reset`` the pair ``(keep, subtract)``; writes ``out = (u_seq, z_seq, v)``. ``threads``
     caps Numba's threads (default: all).
     """
-    forward, _ = _fused_lif_kernels()
+    forward = _fused_lif_forward_kernel()
     keep, subtract = reset
     dt = x.dtype.type
     _set_threads(threads)
@@ -275,8 +287,8 @@ def fused_lif_backward(
     v_threshold)``; the derivative is ``surrogate.derivative`` compiled (any strategy of
     :mod:`neuro.core.surrogate`).
     """
-    _, backward = _fused_lif_kernels()
-    derivative, fields = surrogate_derivative(surrogate)
+    backward = _fused_lif_backward_kernel(type(surrogate))
+    _, fields = surrogate_derivative(surrogate)
     keep, subtract = reset
     dt = u_seq.dtype.type
     if grad_z is None:
@@ -290,8 +302,6 @@ def fused_lif_backward(
         dt(keep),
         dt(subtract),
         _reset_mode(reset),
-        derivative,
         fields,
-        numba_ops(),
         *out,
     )
