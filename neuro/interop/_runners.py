@@ -3,7 +3,7 @@
 Each runner returns, per neuron node, the ``(T, B, *shape)`` spikes and membrane (in the
 tool's units) that the tool's modules produced. Tools are imported here, lazily, so that
 ``import neuro.interop`` works without them. Samples run one at a time because snnTorch 1.0.0
-and Norse 1.1.0 import ``Flatten`` without the batch offset.
+and Norse 1.1.0 import ``Flatten`` without the batch offset (SpikingJelly 2.0.0 adds it).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from neuro.core.errors import MissingToolError
+from neuro.interop.errors import UnsupportedByToolError
 
 NEURONS = ("LIF", "IF", "CubaLIF")
 
@@ -118,4 +119,38 @@ def run_norse(nir_graph: Any, x: np.ndarray) -> tuple[dict[str, np.ndarray], dic
     )
 
 
-RUNNERS = {"snntorch": run_snntorch, "norse": run_norse}
+def run_spikingjelly(nir_graph: Any, x: np.ndarray) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Simulate with SpikingJelly's own importer,
+    ``spikingjelly.activation_based.nir_exchange.import_from_nir`` (its default ``dt = 1e-4``,
+    float32, single-step mode), passing the returned state back at every step as its docstring
+    requires. The membrane is ``state[node][0]`` (after the reset). Its ``Flatten`` adds the
+    batch offset, so the whole batch runs at once.
+    """
+    torch = _require("torch", "torch")
+    nir_exchange = _require("spikingjelly.activation_based.nir_exchange", "spikingjelly")
+    names = _neuron_names(nir_graph)
+    try:
+        model = nir_exchange.import_from_nir(nir_graph)
+    except (ValueError, NotImplementedError) as exc:
+        kind = str(exc).split(".")[1] if str(exc).startswith("nir.") else None
+        refused = [n for n, v in nir_graph.nodes.items() if type(v).__name__ == kind] or names
+        raise UnsupportedByToolError(f"spikingjelly 2.0.0 refused the graph: {exc}", refused) from exc
+    store_z: dict[str, list[np.ndarray]] = {n: [] for n in names}
+    store_v: dict[str, list[np.ndarray]] = {n: [] for n in names}
+    mods = dict(model.named_modules())
+    for n in names:
+
+        def hook(mod: Any, args: Any, out: Any, n: str = n) -> None:
+            z, state = out
+            store_z[n].append(z.detach().numpy().astype(np.float64).reshape(z.shape[0], -1))
+            store_v[n].append(state[0].detach().numpy().astype(np.float64).reshape(z.shape[0], -1))
+
+        mods[n].register_forward_hook(hook)
+    state = None
+    with torch.no_grad():
+        for t in range(x.shape[0]):
+            _, state = model(torch.as_tensor(x[t], dtype=torch.float32), state)
+    return {n: np.stack(v) for n, v in store_z.items()}, {n: np.stack(v) for n, v in store_v.items()}
+
+
+RUNNERS = {"snntorch": run_snntorch, "norse": run_norse, "spikingjelly": run_spikingjelly}

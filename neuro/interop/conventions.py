@@ -131,6 +131,11 @@ CONVENTIONS: dict[str, Convention] = {
             (
                 "LIF tau = tau_steps * dt, r = 1 (decay_input) or tau_steps; v_leak = v_reset",
                 "IF r = 1/dt; import rejects any other r and non-uniform parameters",
+                "import_from_nir (activation_based.nir_exchange) raises ValueError on any other r, "
+                "per-neuron tau/r/threshold/v_reset/v_leak, or v_leak != v_reset",
+                "import resets to the file's v_reset (hard reset): a soft reset (v_reset=None) cannot be read",
+                "CubaLIF import demands r = tau_mem/dt, w_in = tau_syn/dt, v_leak = 0",
+                "Flatten is imported with the batch offset (whole batches run)",
             ),
         ),
         Convention(

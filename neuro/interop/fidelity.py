@@ -34,7 +34,7 @@ from neuro.interop.errors import UnknownToolError, UnsupportedByToolError
 from neuro.interop.nir_export import ExportReport, Issue, export_nir
 from neuro.interop.nir_import import import_nir
 
-AGAINST = ("engine", "snntorch", "norse")
+AGAINST = ("engine", "snntorch", "norse", "spikingjelly")
 """Simulators :func:`check_fidelity` can compare with (sinabs and rockpool are not installable
 next to neuro's NIR stack; see docs/interop.md)."""
 

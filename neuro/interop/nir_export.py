@@ -29,14 +29,26 @@ from neuro.core.io import atomic_path
 from neuro.interop.conventions import get_convention
 from neuro.interop.errors import MissingTimeStepError, UnknownToolError
 
-CONSUMERS = ("neuro", "snntorch", "norse")
+CONSUMERS = ("neuro", "snntorch", "norse", "spikingjelly")
 """Consumers whose default NIR import :func:`export_nir` can target."""
 
 SUPPORTED: dict[str, frozenset[str]] = {
     "snntorch": frozenset({"Input", "Output", "Affine", "Linear", "Conv2d", "Flatten", "AvgPool2d", "IF", "LIF", "CubaLIF"}),
     "norse": frozenset({"Input", "Output", "Affine", "Linear", "Conv2d", "Flatten", "SumPool2d", "IF", "LIF", "CubaLIF"}),
+    "spikingjelly": frozenset(
+        {"Input", "Output", "Affine", "Linear", "Conv1d", "Conv2d", "Flatten", "AvgPool2d", "IF", "LIF", "CubaLIF"}
+    ),
 }
-"""Node types each consumer's importer builds a module for (snnTorch 1.0.0, Norse 1.1.0)."""
+"""Node types each consumer's importer builds a module for (snnTorch 1.0.0, Norse 1.1.0,
+SpikingJelly 2.0.0 ``activation_based.nir_exchange.import_from_nir``)."""
+
+UNIFORM = {"snntorch": ("v_threshold",), "spikingjelly": ("tau", "r", "v_threshold", "v_reset", "v_leak")}
+"""Parameters a consumer's importer takes as one scalar per layer (SpikingJelly raises
+``ValueError`` otherwise; snnTorch refuses per-neuron thresholds)."""
+
+EULER_UNIT_GAIN = ("snntorch", "spikingjelly")
+"""Consumers whose LIF import reads ``r = tau/dt_c`` as input gain 1 (snnTorch's ``Leaky``,
+SpikingJelly's ``LIFNode(decay_input=False)``)."""
 
 
 @dataclass(frozen=True)
@@ -109,14 +121,18 @@ def _neuron(report: ExportReport, name: str, node: Any, ir_node: Any, dt: float,
     if kind == "LIF":
         a = _decay(np.asarray(node.tau, float), dt, method)
         r = np.asarray(node.r, float)
-        s = 1.0 / ((1.0 - a) * r) if c == "snntorch" else 1.0 / r
+        s = 1.0 / ((1.0 - a) * r) if c in EULER_UNIT_GAIN else 1.0 / r
         node.tau = dt_c / (1.0 - a)
-        node.r = node.tau / dt_c if c == "snntorch" else np.ones_like(r)
+        node.r = node.tau / dt_c if c in EULER_UNIT_GAIN else np.ones_like(r)
         node.v_threshold = np.asarray(node.v_threshold, float) * s
         node.v_leak = np.asarray(node.v_leak, float) * s
         node.v_reset = np.asarray(node.v_reset, float) * s
         if c == "snntorch" and np.any(node.v_leak != 0):
             report.cannot.append(Issue(name, "scaling", f"{name} has v_leak != 0; snnTorch's import asserts v_leak = 0"))
+        if c == "spikingjelly" and not np.allclose(node.v_leak, node.v_reset):
+            report.cannot.append(
+                Issue(name, "scaling", f"{name} has v_leak != v_reset; SpikingJelly's LIF leaks towards v_reset")
+            )
         if c == "norse" and np.any(r != 1.0):
             report.adapted[name] = "r folded into the membrane scale (Norse's LIF import ignores r)"
         report.adapted.setdefault(name, f"tau = {dt_c:g}/(1 - a) for Euler at {dt_c:g} s; membrane scaled by s")
@@ -125,8 +141,10 @@ def _neuron(report: ExportReport, name: str, node: Any, ir_node: Any, dt: float,
         s = 1.0 / (dt * r)
         node.v_threshold = np.asarray(node.v_threshold, float) * s
         node.v_reset = np.asarray(node.v_reset, float) * s
-        node.r = np.ones_like(r)
-        if c == "snntorch":
+        node.r = np.full_like(r, 1.0 / dt_c) if c == "spikingjelly" else np.ones_like(r)
+        if c == "spikingjelly":
+            report.adapted[name] = "membrane scaled by 1/(dt r); r = 1/dt_c as SpikingJelly's IF import demands"
+        elif c == "snntorch":
             nir = _nir()
             tau = np.full(r.shape, 1e5)
             node = nir.LIF(tau=tau, r=tau / dt_c, v_leak=np.zeros_like(r), v_threshold=node.v_threshold, v_reset=node.v_reset)
@@ -149,8 +167,9 @@ def _neuron(report: ExportReport, name: str, node: Any, ir_node: Any, dt: float,
         )
     else:
         return
-    if c == "snntorch":
-        _uniform(report, name, "threshold", node.v_threshold)
+    for key in UNIFORM.get(c, ()):
+        if hasattr(node, key):
+            _uniform(report, name, key, getattr(node, key))
     report.voltage_scale[name] = np.asarray(s, float)
     return node
 
