@@ -153,6 +153,32 @@ def _neuron(report: ExportReport, name: str, node: Any, ir_node: Any, dt: float,
             )
         else:
             report.adapted[name] = "membrane scaled by 1/(dt r): Norse's IAF adds its input unscaled"
+    elif kind == "CubaLIF" and c in EULER_UNIT_GAIN:
+        # Both read alpha = 1 - dt_c/tau_syn, beta = 1 - dt_c/tau_mem and demand unit gains
+        # (r = tau_mem/dt_c, w_in = tau_syn/dt_c): syn' = alpha syn + x, mem' = beta mem + syn'.
+        # neuro (Euler): i' = a_s i + (1 - a_s) w_in x, v' = a_m v + (1 - a_m) r i (previous i),
+        # so syn = i / ((1 - a_s) w_in) and the consumer's mem at t is s * neuro's v at t + 1.
+        a_s = _decay(np.asarray(node.tau_syn, float), dt, method)
+        a_m = _decay(np.asarray(node.tau_mem, float), dt, method)
+        s = 1.0 / ((1.0 - a_s) * np.asarray(node.w_in, float) * (1.0 - a_m) * np.asarray(node.r, float))
+        node.tau_syn = dt_c / (1.0 - a_s)
+        node.tau_mem = dt_c / (1.0 - a_m)
+        node.r = node.tau_mem / dt_c
+        node.w_in = node.tau_syn / dt_c
+        node.v_threshold = np.asarray(node.v_threshold, float) * s
+        node.v_reset = np.asarray(node.v_reset, float) * s
+        if np.any(np.asarray(node.v_leak) != 0):
+            report.cannot.append(Issue(name, "scaling", f"{name} has v_leak != 0; {c}'s CubaLIF import needs v_leak = 0"))
+        node.v_leak = np.zeros_like(node.v_threshold)
+        report.adapted[name] = f"alpha, beta for Euler at {dt_c:g} s; r = tau_mem/dt_c, w_in = tau_syn/dt_c; membrane scaled by s"
+        report.cannot.append(
+            Issue(
+                name,
+                "dynamics",
+                f"{c} feeds the same step's synaptic current to the membrane; neuro's step uses the "
+                "previous one, so its spikes come exactly one step early (Euler; approximately for exact)",
+            )
+        )
     elif kind == "CubaLIF":
         node.tau_syn = np.asarray(node.tau_syn, float) * dt_c / dt
         node.tau_mem = np.asarray(node.tau_mem, float) * dt_c / dt
