@@ -170,7 +170,9 @@ def _neuron(report: ExportReport, name: str, node: Any, ir_node: Any, dt: float,
         if np.any(np.asarray(node.v_leak) != 0):
             report.cannot.append(Issue(name, "scaling", f"{name} has v_leak != 0; {c}'s CubaLIF import needs v_leak = 0"))
         node.v_leak = np.zeros_like(node.v_threshold)
-        report.adapted[name] = f"alpha, beta for Euler at {dt_c:g} s; r = tau_mem/dt_c, w_in = tau_syn/dt_c; membrane scaled by s"
+        report.adapted[name] = (
+            f"alpha, beta for Euler at {dt_c:g} s; r = tau_mem/dt_c, w_in = tau_syn/dt_c; membrane scaled by s"
+        )
         report.cannot.append(
             Issue(
                 name,

@@ -70,7 +70,8 @@ def test_fidelity_verdict_names_dynamics(rng, tool):
     (layer,) = report.layers.values()
     assert layer.verdict == "approximate"  # one-step lead: counts differ by the last step only
     assert report.causes == ["dynamics"]
-    assert layer.first_divergence is not None and layer.first_divergence < 5
+    assert layer.first_divergence is not None
+    assert layer.first_divergence < 5
     strict = check_fidelity(_cuba(rng), tool, _spikes_in(rng, (4,), steps=60), tolerance=0.005)
     assert strict.verdict == "divergent"
 
