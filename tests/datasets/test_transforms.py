@@ -576,8 +576,8 @@ def test_benchmark_functions_run_without_tonic(tmp_path, monkeypatch, capsys):
     assert "to-voxel-grid" in table
     doc = tmp_path / "benchmarks.md"
     doc.write_text("# Benchmarks\n\n## Other\n\nkeep me\n")
-    bench.update_section(doc, "## Event transforms vs tonic\n\nfirst\n")
-    bench.update_section(doc, "## Event transforms vs tonic\n\nsecond\n")
+    bench.update_section(doc, "## Event transforms vs tonic\n\nfirst\n", bench.SECTION)
+    bench.update_section(doc, "## Event transforms vs tonic\n\nsecond\n", bench.SECTION)
     text = doc.read_text()
     assert "keep me" in text
     assert "second" in text
