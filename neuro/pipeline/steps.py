@@ -175,7 +175,9 @@ def step_export(ctx: RunContext) -> None:
         check = {"nir_rebuild_identical": bool(same), "nodes": len(graph.nodes)}
         if not same:
             log.warning("the NIR file does not rebuild to the same outputs")
-    ctx.results["export"] = {**files, **check}
+    from neuro.pipeline.deploy import deployment_report
+
+    ctx.results["export"] = {**files, **check, "deployment": deployment_report(graph)}
 
 
 def step_engine(ctx: RunContext) -> None:

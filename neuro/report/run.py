@@ -146,6 +146,10 @@ def write_report(ctx: Any, model: torch.nn.Module) -> Path:
         from neuro.report.engine import engine_section
 
         parts.extend(engine_section(ctx.results["engine"], folder))
+    if "export" in ctx.results:
+        from neuro.report.export import export_section
+
+        parts.extend(export_section(ctx.results["export"]))
     if "hardware" in ctx.results:
         from neuro.report.hardware import hardware_section
 

@@ -22,7 +22,8 @@ def test_hardware_step_prices_the_engine_counts(tmp_path):
             "hardware": {"chips": ["digital45_snn", "loihi"]},
         }
     )
-    results = run_pipeline(cfg)["hardware"]
+    results_all = run_pipeline(cfg)
+    results = results_all["hardware"]
     report = tmp_path / "run" / "report"
     counts = json.loads((report / "counts.json").read_text())["nodes"]
     totals = {t["chip"]: t for t in results["totals"]}
@@ -45,6 +46,13 @@ def test_hardware_step_prices_the_engine_counts(tmp_path):
     assert (report / "energy.png").stat().st_size > 1000
     page = (report / "index.html").read_text()
     assert "Energy and mapping per chip" in page
+    # the export step says where the network deploys unchanged: every consumer resets to a value,
+    # the trained network resets by subtraction, and netx has no pooling layer
+    deployment = results_all["export"]["deployment"]
+    for consumer in ("snntorch", "norse", "spikingjelly"):
+        assert any("(reset)" in line for line in deployment["nir"][consumer]["cannot"]), consumer
+    assert any("SumPool2d" in line for line in deployment["netx"])
+    assert "Deployment" in page
     assert "digital45_ann_fp32 (ANN baseline)" in page
 
 
