@@ -14,64 +14,29 @@ from neuro.hardware.spec import ChipSpec, Const, EnergyTable, Evidence, Family, 
 
 M = Evidence.MEASURED
 
-ZU3EG = FpgaSpec(
-    lut=70_560,
-    ff=141_120,
-    dsp=360,
-    bram36=216,
-    clock_hz=Const(300e6, "Hz", "li2023firefly:Sec.V", M, note="FireFly's clock on UltraScale+ (DSP48E2)"),
-    dsp_mult_bits=(27, 18),
-)
 _DS891 = "amd2024ds891:Table 1"  # Zynq UltraScale+ MPSoC product selection guide
 _DS180 = "amd2024ds180:Table 3"  # 7 series FPGAs data sheet overview, Artix-7
+_FIREFLY_CLOCK = Const(300e6, "Hz", "li2023firefly:Sec.V", M, note="FireFly's clock on UltraScale+ (DSP48E2)")
+_ARTIX_CLOCK = Const(100e6, "Hz", "fan2025lowend:Abstract", M, note="the low-end any-to-any SNN design's clock")
 
-
-def _count(value: int, source: str) -> Const:
-    return Const(float(value), "count", source, Evidence.VENDOR)
-
-
-ZU9EG = FpgaSpec(
-    lut=274_080,
-    ff=548_160,
-    dsp=2_520,
-    bram36=912,
-    clock_hz=Const(300e6, "Hz", "li2023firefly:Sec.V", Evidence.MEASURED, note="FireFly's clock on UltraScale+ DSP48E2"),
-    dsp_mult_bits=(27, 18),
-)
-"""Zynq UltraScale+ XCZU9EG (ZCU102 board)."""
-
-XC7A35T = FpgaSpec(
-    lut=20_800,
-    ff=41_600,
-    dsp=90,
-    bram36=50,
-    clock_hz=Const(100e6, "Hz", "fan2025lowend:Abstract", Evidence.MEASURED, note="Artix-7 SNN accelerator clock"),
-    dsp_mult_bits=(25, 18),
-)
-"""Artix-7 XC7A35T, a small device (DSP48E1)."""
-
-DEVICES: dict[str, FpgaSpec] = {"xczu9eg": ZU9EG, "xczu3eg": ZU3EG, "xc7a35t": XC7A35T}
-RESOURCE_SOURCES: dict[str, dict[str, Const]] = {
-    "xczu9eg": {
-        "lut": _count(274_080, _DS891),
-        "ff": _count(548_160, _DS891),
-        "dsp": _count(2_520, _DS891),
-        "bram36": _count(912, _DS891),
-    },
-    "xczu3eg": {
-        "lut": _count(70_560, _DS891),
-        "ff": _count(141_120, _DS891),
-        "dsp": _count(360, _DS891),
-        "bram36": _count(216, _DS891),
-    },
-    "xc7a35t": {
-        "lut": _count(20_800, _DS180),
-        "ff": _count(41_600, _DS180),
-        "dsp": _count(90, _DS180),
-        "bram36": _count(50, _DS180),
-    },
-}
+DEVICES: dict[str, FpgaSpec] = {}
+RESOURCE_SOURCES: dict[str, dict[str, Const]] = {}
 """The cited resource count behind every integer of :data:`DEVICES`."""
+
+
+def _device(name: str, source: str, clock: Const, mult: tuple[int, int], **resources: int) -> FpgaSpec:
+    """An FpgaSpec whose resource counts are recorded once, with their data-sheet source."""
+    RESOURCE_SOURCES[name] = {k: Const(float(v), "count", source, Evidence.VENDOR) for k, v in resources.items()}
+    DEVICES[name] = spec = FpgaSpec(clock_hz=clock, dsp_mult_bits=mult, **resources)
+    return spec
+
+
+ZU3EG = _device("xczu3eg", _DS891, _FIREFLY_CLOCK, (27, 18), lut=70_560, ff=141_120, dsp=360, bram36=216)
+"""Zynq UltraScale+ XCZU3EG."""
+ZU9EG = _device("xczu9eg", _DS891, _FIREFLY_CLOCK, (27, 18), lut=274_080, ff=548_160, dsp=2_520, bram36=912)
+"""Zynq UltraScale+ XCZU9EG (ZCU102 board)."""
+XC7A35T = _device("xc7a35t", _DS180, _ARTIX_CLOCK, (25, 18), lut=20_800, ff=41_600, dsp=90, bram36=50)
+"""Artix-7 XC7A35T, a small device (DSP48E1)."""
 
 
 CHIP_ZYNQ = ChipSpec(

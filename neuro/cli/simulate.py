@@ -173,10 +173,10 @@ def counts_document(result: Any, dtype: str) -> dict[str, Any]:
 
 def _sample_dense(ev: Any, sample: int) -> np.ndarray:
     """``(T, *shape)`` values of one sample of ``ev``."""
-    frames = np.repeat(np.arange(ev.n_steps * ev.batch), np.diff(ev.ptr))
-    keep = frames % ev.batch == sample
+    t, b = ev.frames()
+    keep = b == sample
     out = np.zeros((ev.n_steps, ev.size), np.float32)
-    out[frames[keep] // ev.batch, ev.idx[keep]] = ev.values(np.float32)[keep]
+    out[t[keep], ev.idx[keep]] = ev.values(np.float32)[keep]
     return out.reshape(ev.n_steps, *ev.shape)
 
 

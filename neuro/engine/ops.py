@@ -274,7 +274,7 @@ class PoolOp(Op):
                 for kx in range(kw):
                     out += xp[:, :, ky : ky + (ho - 1) * sy + 1 : sy, kx : kx + (wo - 1) * sx + 1 : sx]
         if self.scale != 1.0:
-            out *= self.dtype.type(self.scale) if hasattr(self.dtype, "type") else self.scale
+            out *= self.dtype.type(self.scale)
         return out.reshape(ev.n_steps, ev.batch, *self.out_shape)
 
 

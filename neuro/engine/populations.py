@@ -157,7 +157,7 @@ def numpy_population(
     traces: Sequence[np.ndarray] | None = None,
 ) -> tuple[Events, int]:
     """The reference: ``model.update`` on ``(B, N)`` arrays, one step at a time."""
-    n_steps, batch, n = x.shape
+    n_steps = x.shape[0]
     c = model.coeffs(*coeffs)
     s = model.state(*state)
     z_seq = np.zeros_like(x)
@@ -170,13 +170,7 @@ def numpy_population(
     for target, value in zip(state, s, strict=True):
         target[...] = value
     active = int(np.count_nonzero((z_seq != 0) | (x != 0)))
-    events = Events.from_dense(z_seq)
-    return _events(events.ptr, events.idx, z_seq.reshape(n_steps * batch, n)[*_frame_idx(events)], n_steps, batch, n), active
-
-
-def _frame_idx(events: Events) -> tuple[np.ndarray, np.ndarray]:
-    frame = np.repeat(np.arange(events.n_steps * events.batch), np.diff(events.ptr))
-    return frame, events.idx
+    return Events.from_dense(z_seq), active
 
 
 def _events(ptr: np.ndarray, idx: np.ndarray, val: np.ndarray, n_steps: int, batch: int, n: int) -> Events:

@@ -19,6 +19,7 @@ import numpy as np
 
 from neuro import ir
 from neuro.core.errors import BackendUnavailableError, GraphError, SimulationInputError
+from neuro.core.neurons import MODELS
 from neuro.engine.backends import BACKENDS
 from neuro.engine.counts import Counts
 from neuro.engine.inputs import to_events
@@ -87,7 +88,7 @@ def _units(graph: ir.Graph, plastic: Sequence[str]) -> list[tuple[list[str], boo
             comp_of[name] = len(comps)
             comps.append({name})
     for proj in plastic:
-        group = {proj, *(s for s in graph.successors(proj) if graph.nodes[s].node_type in _neuron_types())}
+        group = {proj, *(s for s in graph.successors(proj) if graph.nodes[s].node_type in MODELS)}
         merged = set(group)
         for n in group:
             if n in comp_of:
@@ -124,17 +125,10 @@ def _units(graph: ir.Graph, plastic: Sequence[str]) -> list[tuple[list[str], boo
 def _stepped_alone(graph: ir.Graph) -> list[str]:
     """Neurons whose input is not one value per neuron (CubaEILIF's excitatory and inhibitory
     channels): the block loop runs them, even outside a cycle."""
-    types = _neuron_types()
     return [
         n for n, node in graph.nodes.items()
-        if node.node_type in types and tuple(graph.input_shape(n) or ()) != tuple(graph.shapes[n])
+        if node.node_type in MODELS and tuple(graph.input_shape(n) or ()) != tuple(graph.shapes[n])
     ]  # fmt: skip
-
-
-def _neuron_types() -> set[str]:
-    from neuro.core.neurons import MODELS
-
-    return set(MODELS)
 
 
 def _sum(signals: list[Signal], dtype: Any) -> Signal:
@@ -306,8 +300,6 @@ def _run_block(
         record={n: monitors[n] for n in unit if n in monitors} or None,
         plasticity={n: plasticity[n] for n in unit if n in plasticity} or None,
     )  # fmt: skip
-    from neuro.core.neurons import MODELS
-
     for name in unit:
         out = block.outputs[name]
         signals[name] = out

@@ -57,16 +57,19 @@ class Events:
         """The values as an array (ones for binary events)."""
         return np.ones(len(self), dtype) if self.val is None else self.val.astype(dtype, copy=False)
 
+    def frame_of_entries(self) -> np.ndarray:
+        """The frame ``t * B + b`` of every entry."""
+        return np.repeat(np.arange(self.n_steps * self.batch), np.diff(self.ptr))
+
     def frames(self) -> tuple[np.ndarray, np.ndarray]:
         """``(t, b)`` of every entry."""
-        frame = np.repeat(np.arange(self.n_steps * self.batch), np.diff(self.ptr))
+        frame = self.frame_of_entries()
         return frame // self.batch, frame % self.batch
 
     def to_dense(self, dtype: Any = np.float32) -> np.ndarray:
         """The ``(T, B, *shape)`` array."""
         out = np.zeros((self.n_steps * self.batch, self.size), dtype)
-        frame = np.repeat(np.arange(self.n_steps * self.batch), np.diff(self.ptr))
-        out[frame, self.idx] = self.values(dtype)
+        out[self.frame_of_entries(), self.idx] = self.values(dtype)
         return out.reshape(self.n_steps, self.batch, *self.shape)
 
     def count_per_element(self) -> np.ndarray:

@@ -59,12 +59,10 @@ def test_conv_counts_equal_a_binarised_rerun(rng):
     )
     rerun = run(binarised, x, backend="numpy", dtype=np.float64).output()
     assert c.synops == round(rerun.sum())
-    dense = run(binarised.with_metadata(), np.ones_like(x), backend="numpy", dtype=np.float64).output()
     ones = ir.Graph.sequential(
         ir.Input(shape=(2, 9, 9)), ir.Conv2d(weight=np.ones_like(w), stride=2, padding=1), ir.Output(), metadata={"dt": 1e-3}
     )
     assert c.synops_dense == round(run(ones, np.ones_like(x), backend="numpy", dtype=np.float64).output().sum())
-    assert dense.sum() >= rerun.sum()
 
 
 def test_neuron_counts(rng):
