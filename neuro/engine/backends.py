@@ -46,23 +46,16 @@ def _probe_numba() -> tuple[bool, str]:
 
 
 def _probe_cuda() -> tuple[bool, str]:
-    missing = [m for m in ("cupy", "numba") if importlib.util.find_spec(m) is None]
-    if missing:
-        return False, f"missing {', '.join(missing)} (pip install 'neuro[gpu]')"
-    try:
-        import cupy
+    from neuro.engine.cuda.arrays import probe
 
-        count = cupy.cuda.runtime.getDeviceCount()
-    except Exception as exc:
-        return False, f"no usable CUDA device ({type(exc).__name__}: {exc})"
-    return (count > 0), f"{count} CUDA device(s), cupy {cupy.__version__}"
+    return probe()
 
 
 BACKENDS: MappingProxyType[str, BackendInfo] = MappingProxyType(
     {
         "numpy": BackendInfo("numpy", "plain numpy reference implementation", _probe_numpy, True),
         "numba": BackendInfo("numba", "compiled CPU event loops (the default)", _probe_numba, True),
-        "cuda": BackendInfo("cuda", "CuPy arrays with Numba-CUDA kernels", _probe_cuda, False),
+        "cuda": BackendInfo("cuda", "CuPy arrays with Numba-CUDA kernels", _probe_cuda, True),
     }
 )
 

@@ -4,9 +4,10 @@ An op turns the signal arriving at its node (the sum of its predecessors' output
 node's output over the whole sequence in one call: projections consume
 :class:`~neuro.engine.signals.Events` and produce dense ``(T, B, *shape)`` currents; neuron
 populations consume dense currents and produce events. ``run(signal, backend)`` dispatches to
-the compiled kernels (``"numba"``, :mod:`neuro.engine.kernels`) or to a plain numpy reference
-(``"numpy"``); :meth:`counts` computes the exact NeuroBench counts from the input, the same for
-every backend.
+the compiled kernels (``"numba"``, :mod:`neuro.engine.kernels`), the device kernels (``"cuda"``,
+:mod:`neuro.engine.cuda.kernels`; Flatten, Scale, Delay and Threshold stay on the host) or to a
+plain numpy reference (``"numpy"``); :meth:`counts` computes the exact NeuroBench counts from
+the input, the same for every backend.
 """
 
 from __future__ import annotations
@@ -133,6 +134,11 @@ class DenseOp(Projection):
             out = np.zeros((frames, self.wt.shape[1]), self.dtype)
             val, weighted = _values(ev, self.dtype)
             synops = kernels.dense_events(ev.ptr, ev.idx, val, weighted, self.wt, self.nnz_fanout, out)
+        elif backend == "cuda":
+            from neuro.engine.cuda import arrays
+            from neuro.engine.cuda import kernels as cuda_kernels
+
+            out = arrays.to_host(cuda_kernels.dense(self, ev))
         else:
             out = ev.to_dense(self.dtype).reshape(frames, -1) @ self.wt
         out += self.bias
@@ -213,6 +219,11 @@ class ConvOp(Projection):
                 ev.ptr, ev.idx, val, weighted, self.wk, self.cin_g, self.in2[1], self.in2[2], geometry, self.nnz_fanout, out
             )
             out = out.transpose(0, 3, 1, 2)
+        elif backend == "cuda":
+            from neuro.engine.cuda import arrays
+            from neuro.engine.cuda import kernels as cuda_kernels
+
+            out = arrays.to_host(cuda_kernels.conv(self, ev))
         else:
             out = self._numpy(ev.to_dense(self.dtype).reshape(frames, *self.in2))
         out = out + self.bias[:, None, None]
@@ -265,6 +276,11 @@ class PoolOp(Op):
             val, weighted = _values(ev, self.dtype)
             geometry = np.array([*self.kernel, *self.stride, *self.padding], np.int64)
             kernels.pool_events(ev.ptr, ev.idx, val, weighted, self.in_shape[1], self.in_shape[2], geometry, out)
+        elif backend == "cuda":
+            from neuro.engine.cuda import arrays
+            from neuro.engine.cuda import kernels as cuda_kernels
+
+            out = arrays.to_host(cuda_kernels.pool(self, ev))
         else:
             x = ev.to_dense(self.dtype).reshape(frames, *self.in_shape)
             (kh, kw), (sy, sx), (py, px) = self.kernel, self.stride, self.padding
@@ -309,6 +325,11 @@ class SparseOp(Projection):
                 ev.ptr, ev.idx, val, weighted, self.indptr, self.indices, self.weights, self.delay_steps, ev.batch,
                 self.nnz_fanout, out,
             )  # fmt: skip
+        elif backend == "cuda":
+            from neuro.engine.cuda import arrays
+            from neuro.engine.cuda import kernels as cuda_kernels
+
+            out = arrays.to_host(cuda_kernels.sparse(self, ev))
         else:
             x = ev.to_dense(self.dtype).reshape(frames, -1)
             rows = np.repeat(np.arange(self.node.shape[1]), np.diff(self.indptr))

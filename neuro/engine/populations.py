@@ -178,8 +178,16 @@ def _events(ptr: np.ndarray, idx: np.ndarray, val: np.ndarray, n_steps: int, bat
     return Events(ptr, idx, None if binary else val, n_steps, batch, (n,))
 
 
+def cuda_population(*args: Any) -> tuple[Events, int]:
+    """The ``cuda`` backend's runner (:mod:`neuro.engine.cuda.populations`, imported lazily)."""
+    from neuro.engine.cuda.populations import cuda_population as runner
+
+    return runner(*args)
+
+
 POPULATION_RUNNERS: dict[str, Callable[..., tuple[Events, int]]] = {
     "numpy": numpy_population,
     "numba": numba_population,
+    "cuda": cuda_population,
 }
 """Population runner per backend name."""

@@ -336,6 +336,11 @@ def run_block(
         >>> r.outputs["pop"].to_dense()[:, 0].astype(int).tolist()
         [[1, 0, 0], [0, 1, 0], [0, 0, 1], [1, 0, 0]]
     """
+    if backend == "cuda":
+        raise BackendUnavailableError(
+            f"the 'cuda' backend does not run recurrent or plastic blocks yet (block {list(nodes)}: recurrent "
+            "populations, STDP, CubaEILIF); run this graph with backend='numba'"
+        )
     if backend not in ("numpy", "numba"):
         raise BackendUnavailableError(f"run_block has no backend {backend!r}; use 'numpy' or 'numba'")
     dtype = np.dtype(dtype)

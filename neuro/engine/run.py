@@ -160,7 +160,8 @@ def run(
             (sensor events, ``(T, B, ...)`` frames, :class:`~neuro.engine.inputs.PoissonInput`,
             :class:`~neuro.engine.signals.Events`); for several, a dict by Input node name.
         dt: the time step in seconds (default: the graph's ``dt`` metadata).
-        backend: ``"numba"`` (compiled, the default) or ``"numpy"`` (the plain reference).
+        backend: ``"numba"`` (compiled, the default), ``"numpy"`` (the plain reference) or
+            ``"cuda"`` (CuPy and Numba-CUDA kernels; feed-forward units only, see docs/engine.md).
         n_steps: number of steps when the input does not fix it (sensor events); later events
             are ignored.
         monitors: node name -> state fields to record per step (e.g. ``{"lif1": ["v"]}``).
