@@ -12,23 +12,26 @@ snntorch      1e-4    euler    tau = dt/(1-beta), r = tau/dt,       v_reset = 0 
                                CubaLIF w_in = tau_syn/dt            (Leaky defaults to subtract)
 norse         1e-3    euler    LIFBox -> LIF, LIFCell -> CubaLIF,   reset to value; Norse's LIF
                                r = 1, w_in = 1                      import ignores v_reset and r
-sinabs        1 step  exact    tau in time steps, r = 1             MembraneSubtract by default,
-                                                                    written as v_reset = 0
+sinabs        1 step  exact    tau in time steps, r = 1 (its        v_reset = 0 / MembraneSubtract
+                               import: input gain 1)                with MultiSpike, both ways
 spikingjelly  1e-4    euler    tau = tau_steps*dt, r = 1 (or        soft reset written as
                                tau_steps), IF r = 1/dt              v_reset = 0
-rockpool      in r    exact    r = tau*exp(-dt/tau)/dt              reset to value
+rockpool      in r    own      r = tau*exp(-dt/tau)/dt; its         v_reset = 0 / subtraction,
+                               import: dt = tau/(1+r)               floor(v/threshold) spikes
 neuro         meta    meta     SI units, dt/method/reset in         as written in metadata
                                metadata
 ============  ======  =======  ==================================  ==============================
 
 :func:`detect_producer` reads the metadata first (neuro writes ``producer``, ``dt``, ``method``
 and ``reset``) and then the parameter patterns (``r == tau / 1e-4`` is snnTorch's,
-``tau >= 1`` with ``r == 1`` is Sinabs' steps, ...). A user always can name the producer.
+``tau >= 1`` with ``r == 1`` is Sinabs' steps, node names ``<i>_LIFTorch`` are Rockpool's, ...).
+A user always can name the producer.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -110,13 +113,20 @@ CONVENTIONS: dict[str, Convention] = {
             "3.1.3",
             None,
             "exact",
-            "v_reset = 0",
-            "subtract (MembraneSubtract)",
+            "v_reset = 0 (nir's default; to_nir writes no reset)",
+            "subtract (MembraneSubtract, also on import)",
             "steps",
-            False,
+            True,
             (
-                "tau is in time steps (decay exp(-1/tau)); IAF -> IF with r = 1",
-                "pins nir<=1.0.4, which breaks snnTorch's export: not installed next to neuro",
+                "tau is in time steps (decay exp(-1/tau)); to_nir writes IAF -> IF(r = 1), LIF -> LIF(r = 1)",
+                "from_nir builds LIFSqueeze(norm_input=False): v' = exp(-1/tau) v + x, input gain 1; "
+                "a LIF trained with norm_input=True (the default) has gain 1 - exp(-1/tau): not written",
+                "spike_fn MultiSpike both ways: floor(v/threshold) spikes per step, each subtracting the "
+                "threshold; SingleSpike and min_v_mem are not written",
+                "from_nir clamps an IF membrane at min_v_mem = -v_threshold",
+                "with nir 1.0.8: a LIF with vector tau_mem and a scalar threshold fails nir.LIF's "
+                "same-shape check; scalar LIF parameters give a graph nir.write cannot store",
+                "parameters are written as torch tensors (converted on import)",
             ),
         ),
         Convention(
@@ -142,15 +152,20 @@ CONVENTIONS: dict[str, Convention] = {
             "rockpool",
             "3.1.0",
             None,
-            "exact",
-            "v_reset written",
-            "reset to value",
+            "euler",
+            "v_reset = 0 (not written)",
+            "subtract, floor(v/threshold) spikes per step",
             "s",
-            False,
+            True,
             (
-                "dt is hidden in r = tau*exp(-dt/tau)/dt; neuron bias is dropped (v_leak = 0)",
-                "import of nir.LIF reads node.tau_mem (AttributeError) and casts LI tau to int",
-                "needs samna's installer stub: not installed next to neuro",
+                "LIFTorch -> CubaLIF, LIFNeuronTorch -> LIF, ExpSynTorch -> LI; r = tau*exp(-dt/tau)/dt, "
+                "w_in = 1; neuron bias dropped (v_leak = 0); the recurrent w_rec is not written",
+                "its simulator: i' = exp(-dt/tau_syn) (i + x), v' = exp(-dt/tau_mem) v + i' + bias "
+                "(the same step's current; LIF: v' = exp(-dt/tau) v + x + bias)",
+                "from_nir reads dt = min(tau_mem/(1 + r)), which is not the exported dt (0.1 % off at "
+                "tau/dt = 20), ignores w_in and r otherwise, and reads v_leak as the bias per step",
+                "from_nir of nir.LIF reads node.tau_mem (AttributeError) and casts LI tau to int",
+                "to_nir writes the batch dimension into Input/Output: nir.read's type check rejects the file",
             ),
         ),
         Convention(
@@ -217,6 +232,9 @@ def rockpool_dt(tau: np.ndarray, r: np.ndarray) -> float | None:
     return dt if _close(r, tau * np.exp(-dt / tau) / dt, 1e-5) else None
 
 
+_ROCKPOOL_NAME = re.compile(r"^\d+_(LIFTorch|LIFNeuronTorch|ExpSynTorch|LinearTorch)$")
+
+
 def detect_producer(nir_graph: Any) -> tuple[str, list[str]]:
     """Guess which tool wrote ``nir_graph`` (a ``nir.NIRGraph``).
 
@@ -237,6 +255,9 @@ def detect_producer(nir_graph: Any) -> tuple[str, list[str]]:
         return str(producer), [f"metadata producer = {producer!r}"]
     if "dt" in meta:
         return "neuro", [f"metadata dt = {meta['dt']!r} (neuro writes dt to the metadata)"]
+    rockpool_names = sorted(n for n in nir_graph.nodes if _ROCKPOOL_NAME.match(str(n)))
+    if rockpool_names:
+        return "rockpool", [f"node names {rockpool_names} (rockpool's to_nir names nodes <index>_<Module>)"]
     neurons = _neurons(nir_graph)
     if not neurons:
         raise AmbiguousProducerError(

@@ -34,9 +34,8 @@ from neuro.interop.errors import UnknownToolError, UnsupportedByToolError
 from neuro.interop.nir_export import ExportReport, Issue, export_nir
 from neuro.interop.nir_import import import_nir
 
-AGAINST = ("engine", "snntorch", "norse", "spikingjelly")
-"""Simulators :func:`check_fidelity` can compare with (sinabs and rockpool are not installable
-next to neuro's NIR stack; see docs/interop.md)."""
+AGAINST = ("engine", "snntorch", "norse", "spikingjelly", "sinabs", "rockpool")
+"""Simulators :func:`check_fidelity` can compare with (each tool's own NIR importer)."""
 
 VERDICTS = ("faithful", "approximate", "divergent")
 
@@ -114,7 +113,7 @@ def _engine(graph: ir.Graph, x: np.ndarray, method: str) -> tuple[dict[str, np.n
     return spikes, mems
 
 
-def _cause(node: str, issues: list[Issue], graph: ir.Graph) -> str | None:
+def _upstream(node: str, graph: ir.Graph) -> set[str]:
     upstream = {node}
     frontier = [node]
     while frontier:
@@ -122,6 +121,11 @@ def _cause(node: str, issues: list[Issue], graph: ir.Graph) -> str | None:
             if p not in upstream:
                 upstream.add(p)
                 frontier.append(p)
+    return upstream
+
+
+def _cause(node: str, issues: list[Issue], graph: ir.Graph) -> str | None:
+    upstream = _upstream(node, graph)
     found = [i.cause for i in issues if i.node == node] or [i.cause for i in issues if i.node in upstream]
     return found[0] if found else None
 
@@ -188,6 +192,7 @@ def check_fidelity(
         other_z, other_v = _engine(back, x, str(back.metadata["method"]))
         scale = {n: np.ones(1) for n in ref_z}
         issues: list[Issue] = []
+        caveats: list[Issue] = []
     else:
         from neuro.interop._runners import RUNNERS
 
@@ -202,6 +207,7 @@ def check_fidelity(
         other_z, other_v = RUNNERS[against](export.nir_graph, x)
         scale = export.voltage_scale if adapt else {n: np.ones(1) for n in ref_z}
         issues = export.cannot if adapt else _naive_issues(graph, against)
+        caveats = [i for i in export.caveats if i.cause not in ("batch", "spike")] if adapt else []
     for n in ref_z:
         a, b = ref_z[n], other_z[n].reshape(ref_z[n].shape)
         differ = np.flatnonzero(np.any((a != b).reshape(a.shape[0], -1), axis=1))
@@ -221,6 +227,18 @@ def check_fidelity(
             verdict = "approximate"
         else:
             verdict = "divergent"
-        cause = None if verdict == "faithful" else (_cause(n, issues, graph) or "numerics (float32 in the tool)")
+        cause = None
+        if verdict != "faithful":
+            several = "spike" if float(np.max(b, initial=0.0)) > 1.0 else None  # floor(v/threshold) > 1
+            inherited = next(
+                (lay.cause for lay in report.layers.values() if lay.cause and lay.node in _upstream(n, graph)), None
+            )
+            cause = (
+                _cause(n, issues, graph)
+                or several
+                or inherited
+                or _cause(n, caveats, graph)
+                or "numerics (float32 in the tool)"
+            )
         report.layers[n] = LayerFidelity(n, count_a, count_b, first, vr, mem_err, verdict, cause)
     return report

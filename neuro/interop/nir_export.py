@@ -29,7 +29,7 @@ from neuro.core.io import atomic_path
 from neuro.interop.conventions import get_convention
 from neuro.interop.errors import MissingTimeStepError, UnknownToolError
 
-CONSUMERS = ("neuro", "snntorch", "norse", "spikingjelly")
+CONSUMERS = ("neuro", "snntorch", "norse", "spikingjelly", "sinabs", "rockpool")
 """Consumers whose default NIR import :func:`export_nir` can target."""
 
 SUPPORTED: dict[str, frozenset[str]] = {
@@ -38,9 +38,18 @@ SUPPORTED: dict[str, frozenset[str]] = {
     "spikingjelly": frozenset(
         {"Input", "Output", "Affine", "Linear", "Conv1d", "Conv2d", "Flatten", "AvgPool2d", "IF", "LIF", "CubaLIF"}
     ),
+    # sinabs.nir.from_nir: no nir.Linear; its Conv1d branch calls numpy's .detach() (3.1.3).
+    "sinabs": frozenset({"Input", "Output", "Affine", "Conv2d", "Flatten", "SumPool2d", "IF", "LIF"}),
+    # rockpool.nn.modules.torch.nir.from_nir: its nir.LIF branch reads node.tau_mem (AttributeError).
+    "rockpool": frozenset({"Input", "Output", "Affine", "Linear", "CubaLIF"}),
 }
 """Node types each consumer's importer builds a module for (snnTorch 1.0.0, Norse 1.1.0,
-SpikingJelly 2.0.0 ``activation_based.nir_exchange.import_from_nir``)."""
+SpikingJelly 2.0.0 ``activation_based.nir_exchange.import_from_nir``, Sinabs 3.1.3, Rockpool
+3.1.0)."""
+
+SUBTRACTING = ("sinabs", "rockpool")
+"""Consumers whose imported neurons reset by subtraction and emit ``floor(v/threshold)`` spikes
+per step, whatever ``v_reset`` says."""
 
 UNIFORM = {"snntorch": ("v_threshold",), "spikingjelly": ("tau", "r", "v_threshold", "v_reset", "v_leak")}
 """Parameters a consumer's importer takes as one scalar per layer (SpikingJelly raises
@@ -112,6 +121,8 @@ def _neuron(report: ExportReport, name: str, node: Any, ir_node: Any, dt: float,
     c, dt_c = report.consumer, report.consumer_dt
     kind = type(node).__name__
     reset = getattr(ir_node, "reset", None)
+    if c in SUBTRACTING:
+        return _subtracting(report, name, node, ir_node, dt, method)
     if reset is not None and reset.name == "subtract":
         report.cannot.append(
             Issue(name, "reset", f"{name} resets by subtraction; {c}'s NIR import resets to a value (to zero)")
@@ -182,15 +193,21 @@ def _neuron(report: ExportReport, name: str, node: Any, ir_node: Any, dt: float,
             )
         )
     elif kind == "CubaLIF":
+        # Norse (LIBoxCell then LIFBoxCell, Euler at dt_c): the same decays per step when
+        # tau' = tau dt_c/dt; its synapse output of this step drives the membrane.
         node.tau_syn = np.asarray(node.tau_syn, float) * dt_c / dt
         node.tau_mem = np.asarray(node.tau_mem, float) * dt_c / dt
         s = np.ones_like(np.asarray(node.r, float))
+        if np.any(np.asarray(node.v_leak) != 0):
+            report.cannot.append(
+                Issue(name, "scaling", f"{name} has v_leak != 0; {c}'s CubaLIF synapse also leaks towards v_leak")
+            )
         report.cannot.append(
             Issue(
                 name,
                 "dynamics",
-                f"{c} feeds the same step's synaptic current to the membrane; neuro's step "
-                "uses the previous one, so spikes lag by up to one step",
+                f"{c} feeds the same step's synaptic current to the membrane; neuro's step uses the "
+                "previous one, so its spikes come exactly one step early (Euler; approximately for exact)",
             )
         )
     else:
@@ -198,6 +215,83 @@ def _neuron(report: ExportReport, name: str, node: Any, ir_node: Any, dt: float,
     for key in UNIFORM.get(c, ()):
         if hasattr(node, key):
             _uniform(report, name, key, getattr(node, key))
+    report.voltage_scale[name] = np.asarray(s, float)
+    return node
+
+
+def _subtracting(report: ExportReport, name: str, node: Any, ir_node: Any, dt: float, method: str) -> Any:
+    """Sinabs and Rockpool: reset by subtraction, several spikes per step, their own gains."""
+    c, kind = report.consumer, type(node).__name__
+    if kind not in ("LIF", "IF", "CubaLIF"):
+        return None
+    if getattr(getattr(ir_node, "reset", None), "name", "value") != "subtract":
+        report.cannot.append(Issue(name, "reset", f"{name} resets to a value; {c}'s import always resets by subtraction"))
+    report.caveats.append(
+        Issue(
+            name,
+            "spike",
+            f"{c} emits floor(v/threshold) spikes per step; neuro's {kind} at most one: they differ "
+            "once the membrane reaches twice the threshold",
+        )
+    )
+    if kind == "LIF":  # sinabs: v' = exp(-1/tau_steps) v + x
+        a = _decay(np.asarray(node.tau, float), dt, method)
+        s = 1.0 / ((1.0 - a) * np.asarray(node.r, float))
+        node.tau = -1.0 / np.log(a)
+        node.r = np.ones_like(s)
+        if np.any(np.asarray(node.v_leak) != 0):
+            report.cannot.append(Issue(name, "scaling", f"{name} has v_leak != 0; sinabs' LIF import raises on it"))
+        node.v_leak = np.zeros_like(s)
+        if np.ndim(s) > 1:
+            report.cannot.append(
+                Issue(
+                    name,
+                    "node",
+                    f"sinabs 3.1.3's LIF import evaluates any(v_leak) on the array: it raises for the {np.ndim(s)}-D {name}",
+                )
+            )
+        report.adapted[name] = "tau in steps -1/ln(a); membrane scaled by 1/((1 - a) r) for sinabs' input gain 1"
+    elif kind == "IF":  # sinabs: v' = v + x, membrane clamped at -v_threshold
+        s = 1.0 / (dt * np.asarray(node.r, float))
+        node.r = np.ones_like(s)
+        report.adapted[name] = "membrane scaled by 1/(dt r) for sinabs' v' = v + x"
+        report.caveats.append(
+            Issue(name, "clamp", f"sinabs' IF import clamps the membrane at -v_threshold; neuro's {name} is not clamped")
+        )
+    elif kind == "CubaLIF":  # rockpool: i' = b (i + x), v' = a v + i' + bias
+        a_s = _decay(np.asarray(node.tau_syn, float), dt, method)
+        a_m = _decay(np.asarray(node.tau_mem, float), dt, method)
+        gain_syn = (1.0 - a_s) * np.asarray(node.w_in, float)
+        gain_mem = (1.0 - a_m) * np.asarray(node.r, float)
+        s = a_s / (gain_syn * gain_mem)
+        node.tau_syn, node.tau_mem = -dt / np.log(a_s), -dt / np.log(a_m)
+        node.r = node.tau_mem / dt - 1.0  # its importer reads dt = tau_mem / (1 + r)
+        node.w_in = np.ones_like(s)
+        if np.any(np.asarray(node.v_leak) != 0):
+            report.cannot.append(
+                Issue(
+                    name,
+                    "scaling",
+                    f"{name} has v_leak != 0: written as rockpool's bias, but rockpool starts the "
+                    "membrane at 0 and neuro at v_leak",
+                )
+            )
+        node.v_leak = (1.0 - a_m) * np.asarray(node.v_leak, float) * s  # read as the bias per step
+        report.adapted[name] = (
+            "tau = -dt/ln(decay); r = tau_mem/dt - 1 (rockpool reads dt = tau_mem/(1 + r)); v_leak written "
+            "as rockpool's bias per step; membrane scaled by decay_syn/(gain_syn gain_mem)"
+        )
+        report.cannot.append(
+            Issue(
+                name,
+                "dynamics",
+                "rockpool feeds the same step's synaptic current (i' = b (i + x)) to the membrane; neuro's "
+                "step uses the previous one, so its spikes come exactly one step early (Euler; "
+                "approximately for exact)",
+            )
+        )
+    node.v_threshold = np.asarray(node.v_threshold, float) * s
+    node.v_reset = np.zeros_like(s)
     report.voltage_scale[name] = np.asarray(s, float)
     return node
 
@@ -216,7 +310,7 @@ def export_nir(
     Args:
         graph: the network; its ``dt`` metadata is required.
         path: where to write the ``.nir`` file; None writes nothing (use ``report.nir_graph``).
-        consumer: None or ``"neuro"`` (neuro's convention), ``"snntorch"`` or ``"norse"``.
+        consumer: None or ``"neuro"`` (neuro's convention), or a tool in :data:`CONSUMERS`.
         method: neuro's discretisation to reproduce (default: the graph's ``method``
             metadata, else ``"exact"``, the engine's default).
 
@@ -239,7 +333,9 @@ def export_nir(
             if isinstance(value, np.ndarray) and not value.flags.writeable:
                 setattr(node, key, value.copy())  # torch warns on read-only arrays
     conv = get_convention(consumer)
-    report = ExportReport(consumer, dt, conv.dt if conv.dt is not None else dt, method)
+    # Sinabs counts time in steps (its tau is in steps); Rockpool reads dt from tau_mem/(1 + r).
+    consumer_dt = conv.dt if conv.dt is not None else (1.0 if consumer == "sinabs" else dt)
+    report = ExportReport(consumer, dt, consumer_dt, method)
     if consumer != "neuro":
         for name, node in list(nir_graph.nodes.items()):
             kind = type(node).__name__

@@ -68,19 +68,67 @@ class ImportReport:
     notes: list[str] = field(default_factory=list)
 
 
+def _as_numpy(nir_graph: Any) -> None:
+    """Sinabs and Rockpool write torch tensors as parameters: numpy arrays from here on."""
+    for node in nir_graph.nodes.values():
+        if type(node).__name__ == "NIRGraph":
+            _as_numpy(node)
+            continue
+        for key, value in vars(node).items():
+            if hasattr(value, "detach") and hasattr(value, "numpy"):
+                setattr(node, key, value.detach().cpu().numpy())
+
+
+def _shape(types: Any, key: str) -> tuple[int, ...] | None:
+    value = (types or {}).get(key)
+    return None if value is None else tuple(int(v) for v in np.atleast_1d(np.asarray(value)))
+
+
+def _drop_batch_dims(nir_graph: Any) -> None:
+    """Rockpool 3.1.0 writes the batch (and time) dimensions of its sample into Input/Output
+    shapes (``[1, 4]`` before a Linear taking ``[4]``): keep the neighbour's shape when the two
+    differ only by leading ones."""
+    succ: dict[str, list[str]] = {}
+    pred: dict[str, list[str]] = {}
+    for a, b in nir_graph.edges:
+        succ.setdefault(a, []).append(b)
+        pred.setdefault(b, []).append(a)
+    for name, node in nir_graph.nodes.items():
+        kind = type(node).__name__
+        if kind == "Input" and len(succ.get(name, [])) == 1:
+            mine = _shape(node.input_type, "input")
+            other = _shape(getattr(nir_graph.nodes[succ[name][0]], "input_type", None), "input")
+            key, types = "input", ("input_type", "output_type")
+        elif kind == "Output" and len(pred.get(name, [])) == 1:
+            mine = _shape(node.output_type, "output")
+            other = _shape(getattr(nir_graph.nodes[pred[name][0]], "output_type", None), "output")
+            key, types = "output", ("output_type", "input_type")
+        else:
+            continue
+        if mine and other and len(mine) > len(other) and mine[len(mine) - len(other) :] == other:
+            if all(d == 1 for d in mine[: len(mine) - len(other)]):
+                getattr(node, types[0])[key] = np.asarray(other)
+                getattr(node, types[1])["input" if key == "output" else "output"] = np.asarray(other)
+
+
 def _load(path_or_graph: Any) -> Any:
     import nir
 
     if isinstance(path_or_graph, nir.NIRGraph):
-        return copy.deepcopy(path_or_graph)
+        g = copy.deepcopy(path_or_graph)
+        _as_numpy(g)
+        _drop_batch_dims(g)
+        return g
     if not isinstance(path_or_graph, str | os.PathLike):
         raise TypeError(f"import_nir takes a path or a nir.NIRGraph, got {type(path_or_graph).__name__}")
     if not os.path.exists(path_or_graph):
         raise FileNotFoundError(f"no NIR file at {os.fspath(path_or_graph)!r}")
     try:
-        return nir.read(str(path_or_graph), type_check=False)
+        g = nir.read(str(path_or_graph), type_check=False)
     except (OSError, KeyError, ValueError, TypeError, AttributeError) as exc:
         raise SerializationError(f"cannot read {os.fspath(path_or_graph)!r} as NIR: {type(exc).__name__}: {exc}") from None
+    _drop_batch_dims(g)
+    return g
 
 
 def _unsupported(nir_graph: Any, prefix: str = "") -> list[tuple[str, str]]:
@@ -119,6 +167,62 @@ def _scale_tau(nir_graph: Any, factor: float) -> None:
                 setattr(node, f, np.asarray(getattr(node, f), float) * factor)
         if type(node).__name__ in ("IF", "I"):
             node.r = np.asarray(node.r, float) / factor
+
+
+SUBTRACT_ON_IMPORT = ("sinabs", "rockpool")
+"""Producers whose own NIR importers build neurons that reset by subtraction, whatever
+``v_reset`` says (Sinabs' MembraneSubtract, Rockpool's subtractive reset)."""
+
+
+def _tau_of(node: Any) -> np.ndarray:
+    return np.asarray(node.tau if hasattr(node, "tau") else node.tau_mem, float)
+
+
+def _sinabs_gains(nir_graph: Any, step: float) -> None:
+    """Sinabs' importer: ``v' = exp(-1/tau) v + x`` (LIF, LI), ``v' = v + x`` (IF), tau in steps."""
+    for node in _each_neuron(nir_graph):
+        kind = type(node).__name__
+        if kind in ("LIF", "LI"):
+            tau_steps = _tau_of(node)
+            node.r = np.asarray(node.r, float) / -np.expm1(-1.0 / tau_steps)
+    _scale_tau(nir_graph, step)
+
+
+def _rockpool_step(nir_graph: Any, dt: float | None) -> tuple[float, str]:
+    """The ``dt`` solving Rockpool's ``r`` in every neuron node (float32 parameters: agreement
+    within 1e-5, rounded to 6 significant digits)."""
+    if dt is not None:
+        return float(dt), "argument"
+    found = [
+        rockpool_dt(_tau_of(n), np.asarray(n.r, float))
+        for n in _each_neuron(nir_graph)
+        if hasattr(n, "tau") or hasattr(n, "tau_mem")
+    ]
+    if not found or None in found or not np.allclose(found, found[0], rtol=1e-5, atol=0.0):
+        raise MissingTimeStepError(
+            f"rockpool hides dt in r, and no single dt solves r = tau*exp(-dt/tau)/dt (per node: {found}); pass dt="
+        )
+    return float(f"{float(np.median(found)):.6g}"), "solved from rockpool's r = tau*exp(-dt/tau)/dt"
+
+
+def _rockpool_importer_dt(nir_graph: Any, default: float) -> float:
+    steps = [float(np.min(_tau_of(n) / (1.0 + np.asarray(n.r, float)))) for n in _each_neuron(nir_graph) if hasattr(n, "r")]
+    return min(steps) if steps else default
+
+
+def _rockpool_gains(nir_graph: Any, dt: float) -> None:
+    """Rockpool's simulator as Euler steps of neuro's nodes (decays kept exactly)."""
+    for node in _each_neuron(nir_graph):
+        kind = type(node).__name__
+        if kind in ("LIF", "LI"):
+            a = np.exp(-dt / _tau_of(node))
+            node.tau = dt / (1.0 - a)
+            node.r = (1.0 if kind == "LIF" else a) / (1.0 - a)
+        elif kind == "CubaLIF":
+            a = np.exp(-dt / np.asarray(node.tau_mem, float))
+            b = np.exp(-dt / np.asarray(node.tau_syn, float))
+            node.tau_mem, node.tau_syn = dt / (1.0 - a), dt / (1.0 - b)
+            node.w_in, node.r = b / (1.0 - b), 1.0 / (1.0 - a)
 
 
 def import_nir(
@@ -175,24 +279,24 @@ def import_nir(
         raise ConventionConflictError(f"dt={dt} given, but the graph's metadata says dt={meta_dt}", "dt")
     if name == "sinabs":
         step = 1.0 if dt is None else float(dt)
-        _scale_tau(g, step)
+        _sinabs_gains(g, step)
         dt_value, dt_source = step, "argument" if dt is not None else "sinabs time steps (1 step = 1 s)"
-        notes.append(f"sinabs time constants are in steps: multiplied by dt = {step} s")
+        notes.append(
+            f"sinabs time constants are in steps: multiplied by dt = {step} s; LIF r = 1/(1 - exp(-1/tau)) "
+            "and IF r = 1/dt give its importer's input gain 1 (norm_input=False)"
+        )
     elif name == "rockpool":
-        found = {
-            rockpool_dt(np.asarray(n.tau if hasattr(n, "tau") else n.tau_mem, float), np.asarray(n.r, float))
-            for n in _each_neuron(g)
-            if hasattr(n, "tau") or hasattr(n, "tau_mem")
-        }
-        found.discard(None)
-        if len(found) != 1 and dt is None:
-            raise MissingTimeStepError("rockpool hides dt in r, and no single dt solves r = tau*exp(-dt/tau)/dt; pass dt=")
-        dt_value = float(dt) if dt is not None else float(found.pop())
-        dt_source = "argument" if dt is not None else "solved from rockpool's r = tau*exp(-dt/tau)/dt"
-        for n in _each_neuron(g):
-            tau = np.asarray(n.tau if hasattr(n, "tau") else n.tau_mem, float)
-            n.r = np.asarray(n.r, float) * dt_value / (tau * -np.expm1(-dt_value / tau))
-        notes.append("rockpool's r rescaled so that the exact step has rockpool's input gain exp(-dt/tau)")
+        dt_value, dt_source = _rockpool_step(g, dt)
+        _rockpool_gains(g, dt_value)
+        notes.append(
+            "rockpool's decays exp(-dt/tau) written as Euler time constants tau' = dt/(1 - decay) with its "
+            "input gains (LIF, LI: r = 1/(1 - decay) or decay/(1 - decay); CubaLIF: w_in = b/(1 - b), "
+            "r = 1/(1 - a)): its LIF and LI are reproduced exactly; its CubaLIF feeds the same step's "
+            "current to the membrane, so neuro's spikes come exactly one step later"
+        )
+        notes.append(
+            f"rockpool's own from_nir reads dt = tau_mem/(1 + r) instead, {_rockpool_importer_dt(g, dt_value)!r} s here"
+        )
     elif conv.dt is not None:
         if dt is not None and not np.isclose(float(dt), conv.dt, rtol=1e-9):
             raise ConventionConflictError(
@@ -214,6 +318,12 @@ def import_nir(
         reset_value, reset_source = reset, "argument"
     elif "reset" in meta:
         reset_value, reset_source = meta["reset"], "metadata"
+    elif name in SUBTRACT_ON_IMPORT:
+        reset_value, reset_source = "subtract", f"{name}'s importer resets by subtraction"
+        notes.append(
+            f"{name} emits floor(v/threshold) spikes per step; neuro's LIF at most one: identical while "
+            "the membrane stays below twice the threshold"
+        )
     else:
         reset_value, reset_source = "value", "NIR semantics (reset to v_reset)"
         if "subtract" in conv.reset_done:
