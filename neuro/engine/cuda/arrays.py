@@ -91,9 +91,9 @@ def xp() -> Any:
 
 
 def to_device(a: Any, dtype: Any = None) -> Any:
-    """A contiguous device copy of ``a`` (under the simulator: a contiguous numpy array, which
-    the simulator copies in and out around each launch)."""
-    return xp().ascontiguousarray(a, dtype=dtype)
+    """A contiguous device copy of ``a`` (under the simulator: a writable numpy copy, which the
+    simulator copies in and out around each launch)."""
+    return xp().array(a, dtype=dtype, order="C", copy=True)
 
 
 def zeros(shape: Any, dtype: Any) -> Any:

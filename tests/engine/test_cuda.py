@@ -1,0 +1,396 @@
+"""The ``cuda`` engine backend against the ``numba`` backend.
+
+Without a GPU the kernels run under the Numba CUDA simulator. Numba reads
+``NUMBA_ENABLE_CUDASIM`` once, when it is imported, and the test session has long imported it,
+so each simulator check runs one of the ``CASES`` below in a fresh process with the variable
+set (:func:`in_simulator`). A case runs both backends on a small seeded input, asserts inside
+that process (identical spikes, outputs, states, traces and counts in float64; the documented
+float32 tolerance: at most 1 % of the spike entries of a layer differ) and prints a summary the
+test checks as well: that the simulator ran, which kernels were launched (the path sentinel),
+and that the network was active enough for the comparison to mean something.
+
+Tests marked ``gpu`` run the same cases on a real device and skip cleanly without one.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from neuro import ir
+from neuro.core.errors import BackendUnavailableError
+from neuro.core.neurons import MODELS
+from neuro.core.reset import ResetSubtract
+from neuro.engine import run
+from neuro.engine.backends import BACKENDS
+
+HERE = Path(__file__).resolve().parent
+GOLDEN_SCRIPT = HERE.parent / "core" / "neurons" / "golden" / "make_golden.py"
+
+
+# ---- the cases (run in the simulator's process, or in-process on a GPU) -----------------------
+
+
+def _compare(graph: ir.Graph, x: Any, dtype: Any, **kwargs: Any) -> dict[str, Any]:
+    """Run ``graph`` on both backends and assert they agree; a summary of the cuda run."""
+    from neuro.engine.cuda import arrays
+
+    before = dict(arrays.launches)
+    got = run(graph, x, backend="cuda", dtype=dtype, **kwargs)
+    launched = {k: v - before.get(k, 0) for k, v in arrays.launches.items() if v > before.get(k, 0)}
+    ref = run(graph, x, backend="numba", dtype=dtype, **kwargs)
+    exact = np.dtype(dtype) == np.float64
+    assert set(got.spikes) == set(ref.spikes)
+    n_spikes = 0
+    identical = True
+    for name in ref.spikes:
+        a, b = got.spikes[name].to_dense(np.float64), ref.spikes[name].to_dense(np.float64)
+        n_spikes += int(b.sum())
+        differ = int(np.count_nonzero(a != b))
+        identical &= differ == 0
+        if exact:
+            assert differ == 0, f"{name}: {differ} spike entries differ in float64"
+        else:
+            assert differ <= 0.01 * max(b.sum(), 1), f"{name}: {differ} of {b.sum()} spike entries differ"
+    for name in ref.outputs:
+        if exact:
+            np.testing.assert_array_equal(got.outputs[name], ref.outputs[name], err_msg=name)
+        elif identical:
+            scale = float(np.abs(ref.outputs[name]).max(initial=1.0))
+            np.testing.assert_allclose(got.outputs[name], ref.outputs[name], rtol=1e-4, atol=1e-5 * scale, err_msg=name)
+    if exact or identical:
+        assert got.counts.nodes == ref.counts.nodes
+    if exact:
+        for name, state in ref.state.items():
+            for f, a, b in zip(state._fields, got.state[name], state, strict=True):
+                np.testing.assert_array_equal(a, b, err_msg=f"{name}.{f}")
+        assert set(got.traces) == set(ref.traces)
+        for key, tr in ref.traces.items():
+            np.testing.assert_array_equal(got.traces[key], tr, err_msg=str(key))
+    active = n_spikes + sum(int(np.count_nonzero(o)) for o in ref.outputs.values())
+    return {"simulated": arrays.simulated(), "launches": launched, "spikes": n_spikes, "active": active, "identical": identical}
+
+
+def _merge(summaries: list[dict[str, Any]]) -> dict[str, Any]:
+    launches: dict[str, int] = {}
+    for s in summaries:
+        for k, v in s["launches"].items():
+            launches[k] = launches.get(k, 0) + v
+    return {
+        "simulated": all(s["simulated"] for s in summaries),
+        "launches": launches,
+        "spikes": [s["spikes"] for s in summaries],
+        "active": [s["active"] for s in summaries],
+        "identical": all(s["identical"] for s in summaries),
+    }
+
+
+def dense_case(dtype: str) -> dict[str, Any]:
+    """Affine on valued (non-binary) input, LIF, Linear, ALIF, Linear, LI readout."""
+    rng = np.random.default_rng(1)
+    graph = ir.Graph.sequential(
+        ir.Input(shape=(6,)),
+        ir.Affine(weight=rng.normal(0.6, 1.0, (7, 6)), bias=rng.normal(0, 0.1, 7)),
+        ir.LIF(tau=0.01, r=1.0, v_threshold=0.5, reset=ResetSubtract()),
+        ir.Linear(weight=rng.uniform(0.3, 1.5, (5, 7))),
+        ir.ALIF(tau=0.01, tau_adapt=0.05, r=1.0, v_threshold=0.5, beta_adapt=0.2),
+        ir.Linear(weight=rng.normal(0, 1, (3, 5))),
+        ir.LI(tau=0.01),
+        ir.Output(),
+        metadata={"dt": 1e-3},
+    )
+    x = rng.uniform(0, 2, (16, 3, 6)) * (rng.random((16, 3, 6)) < 0.5)
+    return _compare(graph, x, np.dtype(dtype), monitors={"lif_2": ["v"]})
+
+
+def conv_case(dtype: str) -> dict[str, Any]:
+    """Conv2d with stride, padding, groups and dilation, sum and average pooling, Conv1d."""
+    rng = np.random.default_rng(2)
+    summaries = []
+    geometries = [
+        dict(stride=2, padding=1, groups=2, dilation=1, pool=ir.SumPool2d(kernel_size=(2, 2), stride=(1, 1))),
+        dict(stride=1, padding=0, groups=1, dilation=2, pool=ir.AvgPool2d(kernel_size=(2, 2), padding=(1, 1))),
+    ]
+    for g in geometries:
+        groups = g["groups"]
+        c1 = 2 * groups
+        graph = ir.Graph.sequential(
+            ir.Input(shape=(2 * groups, 7, 7)),
+            ir.Conv2d(
+                weight=rng.normal(0.3, 0.8, (c1, 2, 3, 3)),
+                bias=rng.normal(0, 0.1, c1),
+                stride=g["stride"],
+                padding=g["padding"],
+                dilation=g["dilation"],
+                groups=groups,
+            ),
+            ir.LIF(tau=0.005, r=1.0, v_threshold=0.6, reset=ResetSubtract()),
+            g["pool"],
+            ir.Conv2d(weight=rng.normal(0.2, 0.6, (3, c1, 2, 2)), padding=(1, 0)),
+            ir.IF(v_threshold=0.5),
+            ir.Output(),
+            metadata={"dt": 1e-3},
+        )
+        x = (rng.random((8, 2, 2 * groups, 7, 7)) < 0.3).astype(np.float64)
+        summaries.append(_compare(graph, x, np.dtype(dtype)))
+    graph = ir.Graph.sequential(
+        ir.Input(shape=(2, 9)),
+        ir.Conv1d(weight=rng.normal(0.4, 0.8, (3, 2, 3)), bias=np.zeros(3), stride=2, padding=1),
+        ir.LIF(tau=0.005, r=1.0, v_threshold=0.5),
+        ir.Output(),
+        metadata={"dt": 1e-3},
+    )
+    summaries.append(_compare(graph, (rng.random((10, 2, 2, 9)) < 0.4).astype(np.float64), np.dtype(dtype)))
+    return _merge(summaries)
+
+
+def _random_csr(rng: np.random.Generator, n_out: int, n_in: int, p: float) -> tuple[list, list, np.ndarray]:
+    mask = rng.random((n_in, n_out)) < p
+    indptr = np.concatenate([[0], np.cumsum(mask.sum(axis=1))])
+    indices = np.concatenate([np.flatnonzero(row) for row in mask])
+    return indptr.tolist(), indices.tolist(), rng.normal(0.5, 0.8, len(indices))
+
+
+def sparse_case(dtype: str) -> dict[str, Any]:
+    """SparseLinear with per-synapse delays (0-3 steps) on valued input, then without delays."""
+    rng = np.random.default_rng(3)
+    indptr, indices, weights = _random_csr(rng, 6, 8, 0.5)
+    delays = rng.integers(0, 4, len(indices)) * 1e-3
+    indptr2, indices2, weights2 = _random_csr(rng, 4, 6, 0.6)
+    graph = ir.Graph.sequential(
+        ir.Input(shape=(8,)),
+        ir.SparseLinear(shape=(6, 8), indptr=indptr, indices=indices, weights=weights, delays=delays),
+        ir.LIF(tau=0.01, r=1.0, v_threshold=0.3),
+        ir.SparseLinear(shape=(4, 6), indptr=indptr2, indices=indices2, weights=weights2),
+        ir.IF(v_threshold=0.5),
+        ir.Output(),
+        metadata={"dt": 1e-3},
+    )
+    x = rng.uniform(0.2, 1.5, (20, 2, 8)) * (rng.random((20, 2, 8)) < 0.6)
+    return _compare(graph, x, np.dtype(dtype))
+
+
+def neurons_case(dtype: str) -> dict[str, Any]:
+    """Every golden neuron case (every model the feed-forward engine runs), states traced."""
+    spec = importlib.util.spec_from_file_location("make_golden", GOLDEN_SCRIPT)
+    golden = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    spec.loader.exec_module(golden)  # type: ignore[union-attr]
+    summaries, models = [], []
+    for case, (model_name, method, kwargs, scale) in sorted(golden.CASES.items()):
+        model = MODELS[model_name]
+        graph = ir.Graph.sequential(ir.Input(shape=(4,)), model.params(**kwargs), ir.Output(), metadata={"dt": golden.DT})
+        x_seq = golden.make_input(case, scale)[:60]
+        x = np.stack([x_seq, 0.8 * x_seq], axis=1)
+        neuron = next(n for n in graph.nodes if graph.nodes[n].node_type == model_name)
+        monitors = {neuron: list(model.state._fields)}
+        summaries.append(_compare(graph, x, np.dtype(dtype), method=method, monitors=monitors))
+        models.append(model_name)
+    return {**_merge(summaries), "models": sorted(set(models)), "dtype": dtype}
+
+
+def scatter_case() -> dict[str, Any]:
+    """The atomic-scatter kernels against the gather kernels and the numba ops (float64)."""
+    from neuro.engine.cuda import arrays, kernels
+    from neuro.engine.ops import make_op
+    from neuro.engine.signals import Events
+
+    rng = np.random.default_rng(4)
+    indptr, indices, weights = _random_csr(rng, 5, 12, 0.5)
+    delays = rng.integers(0, 3, len(indices)) * 1e-3
+    nodes = {
+        kernels.dense: (ir.Linear(weight=rng.normal(0, 1, (5, 12))), (12,), (5,)),
+        kernels.conv: (
+            ir.Conv2d(weight=rng.normal(0, 1, (6, 1, 3, 3)), bias=np.zeros(6), stride=2, padding=1, groups=3),
+            (3, 5, 5),
+            (6, 3, 3),
+        ),
+        kernels.pool: (ir.SumPool2d(kernel_size=(2, 2), stride=(1, 1), padding=(1, 1)), (3, 2, 2), (3, 3, 3)),
+        kernels.sparse: (
+            ir.SparseLinear(shape=(5, 12), indptr=indptr, indices=indices, weights=weights, delays=delays),
+            (12,),
+            (5,),
+        ),
+    }
+    before = dict(arrays.launches)
+    for fn, (node, in_shape, out_shape) in nodes.items():
+        op = make_op("p", node, in_shape, out_shape, 1e-3, np.float64, "exact")
+        if isinstance(node, ir.Conv2d):  # the shapes above are checked against the graph's inference
+            g = ir.Graph.sequential(ir.Input(shape=in_shape), node, ir.Output())
+            assert tuple(g.shapes[list(g.nodes)[1]]) == out_shape
+        dense_in = rng.uniform(0.5, 2.0, (6, 3, *in_shape)) * (rng.random((6, 3, *in_shape)) < 0.5)
+        ev = Events.from_dense(dense_in)
+        gather = arrays.to_host(fn(op, ev, kernels.Gather()))
+        scatter = arrays.to_host(fn(op, ev, kernels.Scatter()))
+        reference = op.project(ev, "numba")[0] if hasattr(op, "project") else op.run(ev, "numba")
+        reference = reference.reshape(gather.shape) - (getattr(op, "bias", 0) if fn is kernels.dense else 0)
+        np.testing.assert_array_equal(gather, reference, err_msg=fn.__name__)
+        np.testing.assert_allclose(scatter, gather, rtol=1e-12, atol=1e-12, err_msg=fn.__name__)
+        assert np.count_nonzero(gather) > 0
+    launched = {k: v - before.get(k, 0) for k, v in arrays.launches.items() if v > before.get(k, 0)}
+    return {"simulated": arrays.simulated(), "launches": launched}
+
+
+def unsupported_case() -> dict[str, Any]:
+    """Recurrent blocks (and CubaEILIF, which only blocks run) raise a typed error on cuda."""
+    from neuro.engine.cuda import arrays
+
+    rec = ir.SparseLinear(shape=(3, 3), indptr=[0, 1, 2, 3], indices=[1, 2, 0], weights=[2.0, 2.0, 2.0])
+    ring = ir.Graph(
+        {"in": ir.Input(shape=(3,)), "pop": ir.LIF(tau=1e-2, r=1.0), "w": rec, "out": ir.Output()},
+        [("in", "pop"), ("pop", "w"), ("w", "pop"), ("pop", "out")],
+        {"dt": 1e-3},
+    )
+    ei = ir.Graph.sequential(ir.Input(shape=(4,)), ir.CubaEILIF(), ir.Output(), metadata={"dt": 1e-4})
+    messages = []
+    for graph, shape in ((ring, (3,)), (ei, (4,))):
+        with pytest.raises(BackendUnavailableError, match="does not run recurrent") as info:
+            run(graph, np.ones((3, 1, *shape)), backend="cuda")
+        messages.append(str(info.value))
+    return {"simulated": arrays.simulated(), "messages": messages}
+
+
+CASES: dict[str, Callable[..., dict[str, Any]]] = {
+    "dense": dense_case,
+    "conv": conv_case,
+    "sparse": sparse_case,
+    "neurons": neurons_case,
+    "scatter": scatter_case,
+    "unsupported": unsupported_case,
+}
+
+
+def in_simulator(case: str, *calls: dict[str, Any]) -> list[dict[str, Any]]:
+    """``CASES[case](**kwargs)`` for each ``kwargs`` in ``calls`` (default: one call without
+    arguments), in one fresh process with ``NUMBA_ENABLE_CUDASIM=1``; their summaries."""
+    calls = calls or ({},)
+    code = (
+        f"import json, sys; sys.path.insert(0, {str(HERE)!r}); import test_cuda; "
+        f"print(json.dumps([test_cuda.CASES[{case!r}](**kw) for kw in json.loads({json.dumps(calls)!r})]))"
+    )
+    env = dict(os.environ, NUMBA_ENABLE_CUDASIM="1")
+    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-6000:]
+    summaries = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert all(s["simulated"] is True for s in summaries)
+    return summaries
+
+
+BOTH = ({"dtype": "float64"}, {"dtype": "float32"})
+
+
+# ---- under the simulator -----------------------------------------------------------------------
+
+
+def test_dense_projections_and_populations_match_numba():
+    for s in in_simulator("dense", *BOTH):
+        assert s["launches"] == {"dense_gather": 3, "population_LIF": 1, "population_ALIF": 1, "population_LI": 1}
+        assert s["spikes"] > 60
+
+
+def test_conv_and_pooling_match_numba():
+    for s in in_simulator("conv", *BOTH):
+        assert s["launches"] == {"densify": 7, "conv_gather": 5, "pool_gather": 2, "population_LIF": 3, "population_IF": 2}
+        assert min(s["spikes"]) > 20
+
+
+def test_sparse_with_delays_matches_numba():
+    for s in in_simulator("sparse", *BOTH):
+        assert s["launches"] == {"densify": 2, "sparse_gather": 2, "population_LIF": 1, "population_IF": 1}
+        assert s["spikes"] > 20
+
+
+def test_every_feed_forward_neuron_model_matches_numba():
+    """float64: identical spikes, outputs, states and traces; float32: within the tolerance."""
+    for s in in_simulator("neurons", *BOTH):
+        assert s["models"] == sorted(set(MODELS) - {"CubaEILIF"})  # CubaEILIF runs only in blocks
+        assert all(k.startswith("population_") for k in s["launches"])
+        assert sum(s["launches"].values()) == len(s["active"])
+        assert min(s["active"]) > 0
+        assert s["identical"] or s["dtype"] == "float32"
+
+
+def test_scatter_kernels_agree_with_gather_kernels():
+    (s,) = in_simulator("scatter")
+    assert {k for k in s["launches"] if k.endswith("_scatter")} == {
+        "dense_scatter", "conv_scatter", "pool_scatter", "sparse_scatter"
+    }  # fmt: skip
+
+
+def test_recurrent_blocks_raise_a_typed_error_on_cuda():
+    (s,) = in_simulator("unsupported")
+    assert "'pop'" in s["messages"][0]
+    assert "backend='numba'" in s["messages"][1]
+
+
+# ---- without a device ------------------------------------------------------------------------
+
+
+def test_without_gpu_or_simulator_the_error_says_what_is_missing():
+    ok, _ = BACKENDS["cuda"].probe()
+    if ok:
+        pytest.skip("a CUDA device (or the simulator) is usable in this process")
+    graph = ir.Graph.sequential(ir.Input(shape=(3,)), ir.Linear(weight=np.ones((2, 3))), ir.Output(), metadata={"dt": 1e-3})
+    with pytest.raises(BackendUnavailableError, match="cuda") as info:
+        run(graph, np.ones((2, 1, 3)), backend="cuda")
+    assert "neuro[gpu]" in str(info.value)
+    assert "NUMBA_ENABLE_CUDASIM=1" in str(info.value)
+
+
+# ---- on a real device --------------------------------------------------------------------------
+
+
+def _device_or_skip() -> None:
+    ok, detail = BACKENDS["cuda"].probe()
+    if not ok:
+        pytest.skip(f"no CUDA device: {detail}")
+    from neuro.engine.cuda import arrays
+
+    if arrays.simulated():
+        pytest.skip("the Numba CUDA simulator, not a device")
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("case", ["dense", "conv", "sparse", "neurons"])
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_gpu_matches_numba(case, dtype):
+    _device_or_skip()
+    s = CASES[case](dtype=dtype)
+    assert s["simulated"] is False
+    assert s["launches"]
+
+
+@pytest.mark.gpu
+def test_gpu_path_ran_on_the_device():
+    _device_or_skip()
+    import cupy
+
+    from neuro.engine.cuda import arrays, kernels
+    from neuro.engine.ops import make_op
+    from neuro.engine.signals import Events
+
+    op = make_op("p", ir.Linear(weight=np.ones((4, 3))), (3,), (4,), 1e-3, np.float32, "exact")
+    ev = Events.from_dense(np.eye(3, dtype=np.float32)[:, None, :])
+    before = arrays.launches["dense_gather"]
+    out = kernels.dense(op, ev)
+    assert isinstance(out, cupy.ndarray)
+    assert arrays.launches["dense_gather"] == before + 1
+    np.testing.assert_array_equal(cupy.asnumpy(out), np.ones((3, 4), np.float32))
+
+
+@pytest.mark.gpu
+def test_gpu_scatter_kernels_agree_with_gather_kernels():
+    _device_or_skip()
+    s = CASES["scatter"]()
+    assert s["simulated"] is False
+    assert {k for k in s["launches"] if k.endswith("_scatter")} == {
+        "dense_scatter", "conv_scatter", "pool_scatter", "sparse_scatter"
+    }  # fmt: skip
