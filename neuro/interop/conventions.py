@@ -125,7 +125,8 @@ CONVENTIONS: dict[str, Convention] = {
                 "threshold; SingleSpike and min_v_mem are not written",
                 "from_nir clamps an IF membrane at min_v_mem = -v_threshold",
                 "with nir 1.0.8: a LIF with vector tau_mem and a scalar threshold fails nir.LIF's "
-                "same-shape check; scalar LIF parameters give a graph nir.write cannot store",
+                "same-shape check; scalar LIF parameters cannot be gzip-written, and nir.read's type "
+                "check rejects them written uncompressed",
                 "parameters are written as torch tensors (converted on import)",
             ),
         ),
