@@ -14,8 +14,15 @@ $(VENV)/.installed: $(BIN)/python setup.cfg pyproject.toml constraints.txt
 	$(PIP) -e .
 	touch $@
 
+# Interop tools whose declared requirements conflict with the pins above, installed without them
+# (docs/interop.md, "Installing the tools"): sinabs 3.1.3 pins nir<=1.0.4 (snnTorch's export needs
+# nir>=1.0.6) and requires samna; norse 1.1.0 and spikingjelly 2.0.0 require torchvision. What they
+# really import (torch, nir, nirtorch, scipy, pbr, loguru) comes with the test extra.
+INTEROP_NO_DEPS := norse==1.1.0 sinabs==3.1.3 spikingjelly==2.0.0
+
 $(VENV)/.installed-test: $(VENV)/.installed
 	$(PIP) -e '.[test]'
+	$(PIP) --no-deps $(INTEROP_NO_DEPS)
 	touch $@
 
 # spoken-digits synthesises speech with espeak-ng and flite (Debian packages). As root with apt we
