@@ -257,8 +257,12 @@ def _projection(b: BlockNode, node: Any, dt: float, dtype: Any) -> None:
         if isinstance(node, ir.Affine):
             b.bias = np.asarray(node.bias, dtype)
     b.slots = int(b.delay_steps.max(initial=0)) + 1
-    rows = np.repeat(np.arange(b.n_in), np.diff(b.indptr))
-    b.fanout = np.bincount(rows, weights=(b.weights != 0), minlength=b.n_in).astype(np.int64)
+    nonzero = b.weights != 0  # fan-out: the non-zero weights of each row (no per-synapse row ids)
+    if nonzero.all():
+        b.fanout = np.diff(b.indptr)
+    else:
+        upto = np.concatenate(([0], np.cumsum(nonzero)))
+        b.fanout = upto[b.indptr[1:]] - upto[b.indptr[:-1]]
     b.dense_fanout = len(b.indices)
 
 
