@@ -162,8 +162,18 @@ def pool_scatter(ptr, idx, val, weighted, height, width, geometry, out):
     y = r // width + py
     x = r - (r // width) * width + px
     a = val[k] if weighted else val[0]
-    for oy in range(max(0, (y - kh + sy) // sy), min(ho - 1, y // sy) + 1):
-        for ox in range(max(0, (x - kw + sx) // sx), min(wo - 1, x // sx) + 1):
+    # the windows oy * sy <= y < oy * sy + kh (no builtin min/max: numba's CUDA target in
+    # numba 0.68 does not type them on two integers)
+    oy0 = (y - kh + sy) // sy
+    oy0 = oy0 if oy0 > 0 else 0
+    oy1 = y // sy
+    oy1 = oy1 if oy1 < ho - 1 else ho - 1
+    ox0 = (x - kw + sx) // sx
+    ox0 = ox0 if ox0 > 0 else 0
+    ox1 = x // sx
+    ox1 = ox1 if ox1 < wo - 1 else wo - 1
+    for oy in range(oy0, oy1 + 1):
+        for ox in range(ox0, ox1 + 1):
             cuda.atomic.add(out, (f, c, oy, ox), a)
 
 
