@@ -90,7 +90,7 @@ def hardware(
 @check_app.command("fidelity")
 def fidelity(
     model: Path = typer.Argument(..., metavar="MODEL_OR_NIR", help="Graph file: .nir (any producer) or .json (neuro IR)."),
-    against: str = typer.Option(..., "--against", help="engine, snntorch, norse or spikingjelly."),
+    against: str = typer.Option(..., "--against", help="engine, snntorch, norse, spikingjelly, sinabs or rockpool."),
     input_file: Path | None = typer.Option(None, "--input", help="(T, B, ...) input as .npy (default: random spikes)."),
     steps: int = typer.Option(50, help="Steps of the default random input."),
     dt: float | None = typer.Option(None, help="Time step (s); default from the file or its producer."),

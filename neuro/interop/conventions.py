@@ -103,6 +103,10 @@ CONVENTIONS: dict[str, Convention] = {
             True,
             (
                 "from_nir(graph, dt=0.001) by default; tau is in seconds",
+                "to_nir(dt=0.001) writes tau = dt/tau_inv (dt*tau, 1e-5 s for 10 ms): read back as "
+                "tau/dt when every tau is below dt; LIFCell's unscaled input is written as w_in = 1",
+                "LIFCell (i += x, then v uses that current) exports as CubaLIF; from_nir builds "
+                "LIBoxCell + LIFBoxCell, a different model",
                 "LIF import ignores r (warns), v_reset and reset_method (always resets to 0)",
                 "CubaLIF import applies w_in, r and reset_method; the synapse also uses v_leak",
                 "Flatten is imported without adding the batch offset to start_dim",

@@ -225,6 +225,29 @@ def _rockpool_gains(nir_graph: Any, dt: float) -> None:
             node.w_in, node.r = b / (1.0 - b), 1.0 / (1.0 - a)
 
 
+def _norse_source(nir_graph: Any, step: float) -> list[str]:
+    """Norse 1.1.0's ``to_nir(dt=1e-3)`` writes ``tau = dt / tau_inv`` (``dt * tau``: 1e-5 s for a
+    10 ms neuron) and a ``LIFCell`` as CubaLIF with ``w_in = 1``, though ``LIFCell`` adds its
+    input to the current unscaled. When every time constant is below ``dt`` (a network no Euler
+    step of ``dt`` can run) the file is read as that export: ``tau / dt``, and CubaLIF
+    ``w_in = tau_syn / dt``."""
+    neurons = [n for n in _each_neuron(nir_graph) if any(hasattr(n, f) for f in ("tau", "tau_mem"))]
+    taus = [np.asarray(getattr(n, f), float) for n in neurons for f in ("tau", "tau_mem", "tau_syn") if hasattr(n, f)]
+    if not taus or not all(np.all(t < step) for t in taus):
+        return []
+    for node in neurons:
+        for f in ("tau", "tau_mem", "tau_syn"):
+            if hasattr(node, f):
+                setattr(node, f, np.asarray(getattr(node, f), float) / step)
+        if type(node).__name__ == "CubaLIF":
+            node.w_in = np.asarray(node.w_in, float) * np.asarray(node.tau_syn, float) / step
+    return [
+        f"every time constant is below dt = {step} s: read as norse 1.1.0's to_nir, which writes tau = dt/tau_inv "
+        "(divided by dt here); CubaLIF w_in = tau_syn/dt (LIFCell adds its input to the current unscaled); "
+        "LIFCell feeds the same step's current to the membrane, so neuro's spikes come exactly one step later"
+    ]
+
+
 def import_nir(
     path_or_graph: Any,
     producer: str = "auto",
@@ -298,6 +321,8 @@ def import_nir(
             f"rockpool's own from_nir reads dt = tau_mem/(1 + r) instead, {_rockpool_importer_dt(g, dt_value)!r} s here"
         )
     elif conv.dt is not None:
+        if name == "norse":
+            notes += _norse_source(g, float(dt if dt is not None else conv.dt))
         if dt is not None and not np.isclose(float(dt), conv.dt, rtol=1e-9):
             raise ConventionConflictError(
                 f"{name} writes its parameters for dt = {conv.dt} s, but dt={dt} was given; its time "

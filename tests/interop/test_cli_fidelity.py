@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 from typer.testing import CliRunner
 
 from neuro import ir
@@ -47,3 +48,44 @@ def test_hardware_command_still_registered():
     out = CliRunner().invoke(app, ["check", "--help"])
     assert "hardware" in out.output
     assert "fidelity" in out.output
+
+
+@pytest.mark.interop
+def test_fidelity_against_sinabs_on_a_sinabs_file(tmp_path, rng):
+    """`neuro check fidelity sinabs.nir --against sinabs`: sinabs -> NIR -> neuro -> sinabs."""
+    from tests.interop.test_sinabs import _export, _net
+    from tests.interop.tools import require
+
+    require("sinabs")
+    import nir
+
+    path = tmp_path / "sinabs.nir"
+    nir.write(path, _export(_net()))
+    np.save(tmp_path / "x.npy", (rng.random((60, 2, 4)) < 0.7).astype(np.float64))
+    args = ["check", "fidelity", str(path), "--against", "sinabs", "--input", str(tmp_path / "x.npy"), "--json"]
+    out = CliRunner().invoke(app, args)
+    assert out.exit_code == 0, out.output
+    data = json.loads(out.output)
+    assert data["verdict"] == "faithful"
+    assert all(row["spikes_neuro"] > 10 for row in data["layers"])
+
+
+@pytest.mark.interop
+def test_fidelity_against_rockpool_names_dynamics(tmp_path, rng):
+    """A Rockpool CubaLIF file checked against Rockpool: exit 1, cause dynamics (same-step current)."""
+    from tests.interop.test_rockpool import _export, _net
+    from tests.interop.tools import require
+
+    require("rockpool")
+    import nir
+
+    path = tmp_path / "rockpool.nir"
+    nir.write(path, _export(_net(cuba=True)))
+    np.save(tmp_path / "x.npy", (rng.random((60, 2, 4)) < 0.6).astype(np.float64))
+    args = ["check", "fidelity", str(path), "--against", "rockpool", "--input", str(tmp_path / "x.npy"), "--json"]
+    out = CliRunner().invoke(app, args)
+    assert out.exit_code == 1, out.output
+    data = json.loads(out.output)
+    assert data["verdict"] != "faithful"
+    assert [row["cause"] for row in data["layers"]] == ["dynamics"]
+    assert any("same step" in msg for msg in data["cannot"])
