@@ -1,30 +1,32 @@
 """The compiled backend of :func:`neuro.engine.recurrent.run_block`.
 
 :func:`generate` writes one Numba function per block *structure* (node kinds, neuron models,
-edges, what is emitted, recorded or plastic; never sizes, weights or parameters, which are
-arguments), so a network of another size reuses the compiled code, also across processes
+edges, what is emitted, recorded or plastic, which uniform neuron coefficients are 0 or 1;
+never sizes, weights or other parameter values, which are arguments), so a network of another
+size reuses the compiled code, also across processes
 (:func:`neuro.engine._codegen.load_generated`). The function runs every step of every sample.
 
 Per step: decay the STDP traces, add the external events, then run the nodes in step order.
 A neuron population calls its own small compiled function (one per neuron node, so LLVM
-vectorises it; the model's ``update`` compiled with float literals of the run's dtype, see
-:func:`typed_update`) that updates every neuron, writes the spikes to a buffer and lists the
-spiking neurons. The input buffer is then counted and cleared only where it was written (a list
-of touched inputs), and the listed spikes are emitted and delivered. A projection walks the CSR
-rows of its active inputs and adds into its successors' input buffers directly (no delay, only
-neuron successors, output not emitted) or into a ring buffer of ``max_delay + 1`` slots.
+vectorises it; the model's ``update`` compiled with float literals of the run's dtype and
+without NaN or signed-zero semantics, see :func:`typed_update` and :func:`_fast_jit`) that
+updates every neuron, writes the spikes to a buffer and lists the spiking neurons. The input
+buffer is then counted and cleared only where it was written (a list of touched inputs), and
+the listed spikes are emitted and delivered. A projection walks the CSR rows of its active
+inputs and adds into its successors' input buffers directly (no delay, only neuron
+successors, output not emitted) or into a ring buffer of ``max_delay + 1`` slots.
 """
 
 from __future__ import annotations
 
 import functools
+import sys
 import types
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from neuro.core.jit import jit_function
 from neuro.engine._codegen import load_generated
 from neuro.engine.plasticity import depress, normalize_incoming, potentiate
 from neuro.engine.recurrent import BlockNode
@@ -84,15 +86,48 @@ def sort_prefix(a, n):
 
 
 def typed_update(fn: Callable[..., Any], dtype: str) -> Any:
-    """``fn`` compiled with :func:`~neuro.core.jit.jit_function`, its float literals (and those
-    of the helpers it calls) of type ``dtype``.
+    """``fn`` compiled for the population loops (:func:`_fast_jit`), its float literals (and
+    those of the helpers it calls) of type ``dtype``.
 
     numpy does not let a Python float promote a float32 array (NEP 50), so a float32 run of
     ``update`` under numpy computes in float32; Numba types every literal as float64, which turns
     the whole compiled update into float64 arithmetic (half the SIMD width, conversions on every
     load and store). Typed literals give Numba numpy's semantics. float64 compiles ``fn`` as is.
     """
-    return jit_function(fn if dtype == "float64" else _typed_literals(fn, np.dtype(dtype).type))
+    return _fast_jit(fn if dtype == "float64" else _typed_literals(fn, np.dtype(dtype).type))
+
+
+@functools.cache
+def _fast_jit(fn: Callable[..., Any]) -> Any:
+    """``numba.njit`` of ``fn`` and of the plain Python functions it calls (recursively), with
+    LLVM's ``nnan`` and ``nsz`` flags only: the optimiser may assume no NaN and ignore the sign
+    of zero, so ``0.0 * x``, ``x + 0.0`` and products with literal or uniform 0/1 coefficients
+    fold away (the generic reset and the shape-keeping ``0.0 * x`` terms of the models). No
+    reassociation, no contraction into FMA, no approximate functions: every finite result is
+    bitwise the one numpy computes (a zero may differ in sign, which compares equal). A state
+    that becomes NaN or infinite is outside this contract (numpy's ``0 * inf`` is NaN, the
+    folded product is 0).
+
+    The rebuilt functions live in a module object in ``sys.modules`` (``neuro._jit_engine.*``),
+    so the generated code that calls them can be cached by Numba across processes."""
+    import numba
+
+    name = f"neuro._jit_engine.{fn.__globals__.get('__name__', 'anonymous')}"  # type: ignore[attr-defined]
+    module = sys.modules.get(name)
+    if module is None:
+        module = types.ModuleType(name)
+        skip = ("__name__", "__spec__", "__loader__")
+        module.__dict__.update({k: v for k, v in fn.__globals__.items() if k not in skip})  # type: ignore[attr-defined]
+        sys.modules[name] = module
+    glb = module.__dict__
+    for n in fn.__code__.co_names:  # type: ignore[attr-defined]
+        obj = fn.__globals__.get(n)  # type: ignore[attr-defined]
+        if isinstance(obj, types.FunctionType):
+            glb[n] = _fast_jit(obj)
+    rebuilt = types.FunctionType(fn.__code__, glb, fn.__name__, fn.__defaults__, fn.__closure__)  # type: ignore[attr-defined]
+    rebuilt.__module__ = name
+    rebuilt.__qualname__ = fn.__qualname__
+    return numba.njit(fastmath={"nnan", "nsz"})(rebuilt)
 
 
 @functools.cache
@@ -181,7 +216,7 @@ def _neuron(w: _Writer, block: list[BlockNode], k: int, d: int) -> None:
     b = block[k]
     sf = b.model.state._fields
     xs = [f"k{k}_x{c}" for c in range(b.channels)]
-    args = [*xs, *(f"k{k}_s{j}r" for j in range(len(sf))), *(f"k{k}_c{j}" for j in range(len(b.coeffs)))]
+    args = [*xs, *(f"k{k}_s{j}r" for j in range(len(sf))), *(f"k{k}_c{j}" for j, c in enumerate(b.coeffs) if not _literal(c))]
     args += [f"k{k}_tr{sf.index(fld)}[t, b]" for fld in b.record]
     w(d, f"nspk = step{k}({', '.join(args)}, k{k}_z, k{k}_lst)")
     w(d, "for q in range(nspk):")
@@ -225,9 +260,9 @@ def _neuron_step(block: list[BlockNode], k: int) -> str:
     xs = [f"x{c}" for c in range(b.channels)]
     inps = [f"inp{c}" for c in range(b.channels)]
     traced = [sf.index(fld) for fld in b.record]
-    args = [*inps, *(f"s{j}" for j in range(len(sf))), *(f"c{j}" for j in range(len(b.coeffs)))]
+    args = [*inps, *(f"s{j}" for j in range(len(sf))), *(f"c{j}" for j, c in enumerate(b.coeffs) if not _literal(c))]
     args += [f"tr{j}" for j in traced] + ["z", "lst"]
-    coeffs = ", ".join(f"c{j}" if np.ndim(c) == 0 else f"c{j}[i]" for j, c in enumerate(b.coeffs))
+    coeffs = ", ".join(_literal(c) or (f"c{j}" if np.ndim(c) == 0 else f"c{j}[i]") for j, c in enumerate(b.coeffs))
     x = xs[0] if b.channels == 1 else f"({', '.join(xs)})"
     lines = [
         '@numba.njit(cache=True, error_model="numpy")',
@@ -271,6 +306,13 @@ def _neuron_step(block: list[BlockNode], k: int) -> str:
         "    return n_in, n_act",
     ]
     return "\n".join(lines) + "\n"
+
+
+def _literal(c: Any) -> str:
+    """The source of a uniform coefficient equal to 0 or 1 (LLVM folds it), else ''."""
+    if np.ndim(c) == 0 and c in (0, 1):
+        return f"np.{np.asarray(c).dtype.name}({c.item()!r})"
+    return ""
 
 
 def _spike(w: _Writer, block: list[BlockNode], k: int, d: int) -> None:
@@ -351,7 +393,8 @@ def generate(block: list[BlockNode], dtype: np.dtype) -> tuple[str, list[str], l
             for j, s in enumerate(b.state):
                 w.arg(f"k{k}_s{j}", s)
             for j, c in enumerate(b.coeffs):
-                w.arg(f"k{k}_c{j}", c)  # a scalar when uniform (see run_numba)
+                if not _literal(c):
+                    w.arg(f"k{k}_c{j}", c)  # a scalar when uniform (see run_numba)
             w.arg(f"k{k}_z", np.zeros(b.n_out, dtype))
             w.arg(f"k{k}_lst", np.zeros(b.n_out, np.int64))
             w.arg(f"k{k}_tl", np.zeros(b.n_in + 1, np.int64))
@@ -477,7 +520,9 @@ def generate(block: list[BlockNode], dtype: np.dtype) -> tuple[str, list[str], l
 
 def uniform_coefficients(block: list[BlockNode]) -> None:
     """Replace each neuron coefficient array whose entries are all equal by one scalar, so the
-    compiled update reads a loop invariant (fewer memory streams, vectorisable)."""
+    compiled update reads a loop invariant (fewer memory streams, vectorisable). A uniform 0 or
+    1 (the reset strategy's ``reset_keep`` and ``reset_subtract``, a zero bias) is written into
+    the generated loop as a literal (:func:`_literal`), which the optimiser folds."""
     for b in block:
         if b.kind == "neuron":
             b.coeffs = [c[0] if len(c) and np.all(c == c[0]) else c for c in b.coeffs]
@@ -511,5 +556,10 @@ def _module(source: str, updates: tuple[Any, ...]) -> Any:
     return load_generated(
         source,
         "block",
-        depends_on=[*updates, _typed_literals.__wrapped__, *(f.py_func for f in (depress, potentiate, normalize_incoming))],
+        depends_on=[
+            *updates,
+            _typed_literals.__wrapped__,
+            _fast_jit.__wrapped__,
+            *(f.py_func for f in (depress, potentiate, normalize_incoming)),
+        ],
     )
