@@ -5,11 +5,12 @@ Each projection has two accumulation strategies, chosen per call:
 * :class:`Gather` (the default): one thread per output element ``(frame, output)`` sums its
   contributions in a fixed order, the order in which the ``numba`` kernels
   (:mod:`neuro.engine.kernels`) add them. No atomics, deterministic, and in float64 bitwise
-  equal to the CPU backend (where the device compiler does not contract ``a * w + acc`` into
-  a fused multiply-add; see docs/engine.md). Dense projections loop over the frame's events
-  (coalesced reads of a weight row); conv, pool and sparse read a dense copy of the input
-  frames built by one scatter of the events (:func:`densify`), and sparse walks the synapses
-  of each target sorted by (delay descending, source, synapse), which is the CPU order.
+  equal to the CPU backend under the simulator (on a device, NVVM contracts ``acc + a * w``
+  into fused multiply-adds, so values agree to rounding; see docs/engine.md). Dense
+  projections loop over the frame's events (coalesced reads of a weight row); conv, pool and
+  sparse read a dense copy of the input frames built by one scatter of the events
+  (:func:`densify`), and sparse walks the synapses of each target sorted by (delay
+  descending, source, synapse), which is the CPU order.
 * :class:`Scatter`: one thread per (event, output of its row or kernel) adds into the output
   with atomic adds: work proportional to the events only, no dense copy, but the order of the
   additions into one element is not fixed (float results may differ in the last bits from run
