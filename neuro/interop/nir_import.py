@@ -8,12 +8,13 @@ graph's metadata (``dt``, ``method``, ``producer``):
   (snnTorch 1e-4 s, Norse 1e-3 s, SpikingJelly 1e-4 s, Rockpool's solved from ``r``; Sinabs'
   time constants are in steps and are multiplied by ``dt``, 1 s by default);
 * the discretisation method the producer's simulator used (``euler`` for snnTorch, Norse and
-  SpikingJelly, ``exact`` for Sinabs and Rockpool), which ``neuro.engine.run(method=...)``
-  must use to reproduce it;
+  SpikingJelly, ``exact`` for Sinabs; Rockpool's exponential decays are rewritten as Euler time
+  constants), which ``neuro.engine.run(method=...)`` must use to reproduce it, and the input
+  gains its own importer builds (:mod:`neuro.interop._producers`);
 * the reset: NIR only has reset-to-value and every producer writes ``v_reset = 0`` even for
   reset by subtraction, so the reset comes from the ``reset`` argument, else the metadata, else
-  reset to value (what the producers' own importers do); the report says when the source
-  tool's default was subtraction.
+  what the producer's own importer does: subtraction for Sinabs and Rockpool, reset to value
+  for the others (the report says when the source tool's default was subtraction).
 
 Example:
     >>> import nir, numpy as np
@@ -39,7 +40,8 @@ import numpy as np
 
 from neuro import ir
 from neuro.core.errors import SerializationError, UnsupportedNodeError
-from neuro.interop.conventions import detect_producer, get_convention, rockpool_dt
+from neuro.interop import _producers
+from neuro.interop.conventions import detect_producer, get_convention
 from neuro.interop.errors import ConventionConflictError, MissingTimeStepError
 
 
@@ -68,56 +70,13 @@ class ImportReport:
     notes: list[str] = field(default_factory=list)
 
 
-def _as_numpy(nir_graph: Any) -> None:
-    """Sinabs and Rockpool write torch tensors as parameters: numpy arrays from here on."""
-    for node in nir_graph.nodes.values():
-        if type(node).__name__ == "NIRGraph":
-            _as_numpy(node)
-            continue
-        for key, value in vars(node).items():
-            if hasattr(value, "detach") and hasattr(value, "numpy"):
-                setattr(node, key, value.detach().cpu().numpy())
-
-
-def _shape(types: Any, key: str) -> tuple[int, ...] | None:
-    value = (types or {}).get(key)
-    return None if value is None else tuple(int(v) for v in np.atleast_1d(np.asarray(value)))
-
-
-def _drop_batch_dims(nir_graph: Any) -> None:
-    """Rockpool 3.1.0 writes the batch (and time) dimensions of its sample into Input/Output
-    shapes (``[1, 4]`` before a Linear taking ``[4]``): keep the neighbour's shape when the two
-    differ only by leading ones."""
-    succ: dict[str, list[str]] = {}
-    pred: dict[str, list[str]] = {}
-    for a, b in nir_graph.edges:
-        succ.setdefault(a, []).append(b)
-        pred.setdefault(b, []).append(a)
-    for name, node in nir_graph.nodes.items():
-        kind = type(node).__name__
-        if kind == "Input" and len(succ.get(name, [])) == 1:
-            mine = _shape(node.input_type, "input")
-            other = _shape(getattr(nir_graph.nodes[succ[name][0]], "input_type", None), "input")
-            key, types = "input", ("input_type", "output_type")
-        elif kind == "Output" and len(pred.get(name, [])) == 1:
-            mine = _shape(node.output_type, "output")
-            other = _shape(getattr(nir_graph.nodes[pred[name][0]], "output_type", None), "output")
-            key, types = "output", ("output_type", "input_type")
-        else:
-            continue
-        if mine and other and len(mine) > len(other) and mine[len(mine) - len(other) :] == other:
-            if all(d == 1 for d in mine[: len(mine) - len(other)]):
-                getattr(node, types[0])[key] = np.asarray(other)
-                getattr(node, types[1])["input" if key == "output" else "output"] = np.asarray(other)
-
-
 def _load(path_or_graph: Any) -> Any:
     import nir
 
     if isinstance(path_or_graph, nir.NIRGraph):
         g = copy.deepcopy(path_or_graph)
-        _as_numpy(g)
-        _drop_batch_dims(g)
+        _producers.as_numpy(g)
+        _producers.drop_batch_dims(g)
         return g
     if not isinstance(path_or_graph, str | os.PathLike):
         raise TypeError(f"import_nir takes a path or a nir.NIRGraph, got {type(path_or_graph).__name__}")
@@ -127,7 +86,7 @@ def _load(path_or_graph: Any) -> Any:
         g = nir.read(str(path_or_graph), type_check=False)
     except (OSError, KeyError, ValueError, TypeError, AttributeError) as exc:
         raise SerializationError(f"cannot read {os.fspath(path_or_graph)!r} as NIR: {type(exc).__name__}: {exc}") from None
-    _drop_batch_dims(g)
+    _producers.drop_batch_dims(g)
     return g
 
 
@@ -149,103 +108,9 @@ def _meta(nir_graph: Any) -> dict[str, Any]:
     return out
 
 
-def _each_neuron(nir_graph: Any) -> list[Any]:
-    out = []
-    for node in nir_graph.nodes.values():
-        kind = type(node).__name__
-        if kind == "NIRGraph":
-            out += _each_neuron(node)
-        elif kind in ("LIF", "CubaLIF", "IF", "LI", "CubaLI", "I"):
-            out.append(node)
-    return out
-
-
-def _scale_tau(nir_graph: Any, factor: float) -> None:
-    for node in _each_neuron(nir_graph):
-        for f in ("tau", "tau_mem", "tau_syn"):
-            if hasattr(node, f):
-                setattr(node, f, np.asarray(getattr(node, f), float) * factor)
-        if type(node).__name__ in ("IF", "I"):
-            node.r = np.asarray(node.r, float) / factor
-
-
 SUBTRACT_ON_IMPORT = ("sinabs", "rockpool")
 """Producers whose own NIR importers build neurons that reset by subtraction, whatever
 ``v_reset`` says (Sinabs' MembraneSubtract, Rockpool's subtractive reset)."""
-
-
-def _tau_of(node: Any) -> np.ndarray:
-    return np.asarray(node.tau if hasattr(node, "tau") else node.tau_mem, float)
-
-
-def _sinabs_gains(nir_graph: Any, step: float) -> None:
-    """Sinabs' importer: ``v' = exp(-1/tau) v + x`` (LIF, LI), ``v' = v + x`` (IF), tau in steps."""
-    for node in _each_neuron(nir_graph):
-        kind = type(node).__name__
-        if kind in ("LIF", "LI"):
-            tau_steps = _tau_of(node)
-            node.r = np.asarray(node.r, float) / -np.expm1(-1.0 / tau_steps)
-    _scale_tau(nir_graph, step)
-
-
-def _rockpool_step(nir_graph: Any, dt: float | None) -> tuple[float, str]:
-    """The ``dt`` solving Rockpool's ``r`` in every neuron node (float32 parameters: agreement
-    within 1e-5, rounded to 6 significant digits)."""
-    if dt is not None:
-        return float(dt), "argument"
-    found = [
-        rockpool_dt(_tau_of(n), np.asarray(n.r, float))
-        for n in _each_neuron(nir_graph)
-        if hasattr(n, "tau") or hasattr(n, "tau_mem")
-    ]
-    if not found or None in found or not np.allclose(found, found[0], rtol=1e-5, atol=0.0):
-        raise MissingTimeStepError(
-            f"rockpool hides dt in r, and no single dt solves r = tau*exp(-dt/tau)/dt (per node: {found}); pass dt="
-        )
-    return float(f"{float(np.median(found)):.6g}"), "solved from rockpool's r = tau*exp(-dt/tau)/dt"
-
-
-def _rockpool_importer_dt(nir_graph: Any, default: float) -> float:
-    steps = [float(np.min(_tau_of(n) / (1.0 + np.asarray(n.r, float)))) for n in _each_neuron(nir_graph) if hasattr(n, "r")]
-    return min(steps) if steps else default
-
-
-def _rockpool_gains(nir_graph: Any, dt: float) -> None:
-    """Rockpool's simulator as Euler steps of neuro's nodes (decays kept exactly)."""
-    for node in _each_neuron(nir_graph):
-        kind = type(node).__name__
-        if kind in ("LIF", "LI"):
-            a = np.exp(-dt / _tau_of(node))
-            node.tau = dt / (1.0 - a)
-            node.r = (1.0 if kind == "LIF" else a) / (1.0 - a)
-        elif kind == "CubaLIF":
-            a = np.exp(-dt / np.asarray(node.tau_mem, float))
-            b = np.exp(-dt / np.asarray(node.tau_syn, float))
-            node.tau_mem, node.tau_syn = dt / (1.0 - a), dt / (1.0 - b)
-            node.w_in, node.r = b / (1.0 - b), 1.0 / (1.0 - a)
-
-
-def _norse_source(nir_graph: Any, step: float) -> list[str]:
-    """Norse 1.1.0's ``to_nir(dt=1e-3)`` writes ``tau = dt / tau_inv`` (``dt * tau``: 1e-5 s for a
-    10 ms neuron) and a ``LIFCell`` as CubaLIF with ``w_in = 1``, though ``LIFCell`` adds its
-    input to the current unscaled. When every time constant is below ``dt`` (a network no Euler
-    step of ``dt`` can run) the file is read as that export: ``tau / dt``, and CubaLIF
-    ``w_in = tau_syn / dt``."""
-    neurons = [n for n in _each_neuron(nir_graph) if any(hasattr(n, f) for f in ("tau", "tau_mem"))]
-    taus = [np.asarray(getattr(n, f), float) for n in neurons for f in ("tau", "tau_mem", "tau_syn") if hasattr(n, f)]
-    if not taus or not all(np.all(t < step) for t in taus):
-        return []
-    for node in neurons:
-        for f in ("tau", "tau_mem", "tau_syn"):
-            if hasattr(node, f):
-                setattr(node, f, np.asarray(getattr(node, f), float) / step)
-        if type(node).__name__ == "CubaLIF":
-            node.w_in = np.asarray(node.w_in, float) * np.asarray(node.tau_syn, float) / step
-    return [
-        f"every time constant is below dt = {step} s: read as norse 1.1.0's to_nir, which writes tau = dt/tau_inv "
-        "(divided by dt here); CubaLIF w_in = tau_syn/dt (LIFCell adds its input to the current unscaled); "
-        "LIFCell feeds the same step's current to the membrane, so neuro's spikes come exactly one step later"
-    ]
 
 
 def import_nir(
@@ -302,27 +167,26 @@ def import_nir(
         raise ConventionConflictError(f"dt={dt} given, but the graph's metadata says dt={meta_dt}", "dt")
     if name == "sinabs":
         step = 1.0 if dt is None else float(dt)
-        _sinabs_gains(g, step)
+        _producers.sinabs_gains(g, step)
         dt_value, dt_source = step, "argument" if dt is not None else "sinabs time steps (1 step = 1 s)"
         notes.append(
             f"sinabs time constants are in steps: multiplied by dt = {step} s; LIF r = 1/(1 - exp(-1/tau)) "
             "and IF r = 1/dt give its importer's input gain 1 (norm_input=False)"
         )
     elif name == "rockpool":
-        dt_value, dt_source = _rockpool_step(g, dt)
-        _rockpool_gains(g, dt_value)
+        dt_value, dt_source = _producers.rockpool_step(g, dt)
+        _producers.rockpool_gains(g, dt_value)
         notes.append(
             "rockpool's decays exp(-dt/tau) written as Euler time constants tau' = dt/(1 - decay) with its "
             "input gains (LIF, LI: r = 1/(1 - decay) or decay/(1 - decay); CubaLIF: w_in = b/(1 - b), "
             "r = 1/(1 - a)): its LIF and LI are reproduced exactly; its CubaLIF feeds the same step's "
             "current to the membrane, so neuro's spikes come exactly one step later"
         )
-        notes.append(
-            f"rockpool's own from_nir reads dt = tau_mem/(1 + r) instead, {_rockpool_importer_dt(g, dt_value)!r} s here"
-        )
+        own_dt = _producers.rockpool_importer_dt(g, dt_value)
+        notes.append(f"rockpool's own from_nir reads dt = tau_mem/(1 + r) instead, {own_dt!r} s here")
     elif conv.dt is not None:
         if name == "norse":
-            notes += _norse_source(g, float(dt if dt is not None else conv.dt))
+            notes += _producers.norse_source(g, float(dt if dt is not None else conv.dt))
         if dt is not None and not np.isclose(float(dt), conv.dt, rtol=1e-9):
             raise ConventionConflictError(
                 f"{name} writes its parameters for dt = {conv.dt} s, but dt={dt} was given; its time "

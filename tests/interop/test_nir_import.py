@@ -116,3 +116,51 @@ def test_unsupported_node_named(rng):
 def test_detect_without_neurons_asks_for_producer(rng):
     with pytest.raises(AmbiguousProducerError, match="producer="):
         detect_producer(_chain(_affine(rng)))
+
+
+def test_sinabs_gain_and_reset_follow_its_importer(rng):
+    """Sinabs' from_nir adds the input unscaled (norm_input=False) and resets by subtraction."""
+    graph, report = import_nir(_chain(_affine(rng), _lif(10.0, 1.0)), dt=1e-3)
+    lif = next(v for v in graph.nodes.values() if v.node_type == "LIF")
+    np.testing.assert_allclose(lif.r * -np.expm1(-1e-3 / lif.tau), 1.0)
+    assert (report.reset, lif.reset.name) == ("subtract", "subtract")
+
+
+def test_rockpool_detected_by_node_names_and_read_as_its_simulator(rng):
+    """rockpool's LIFNeuronTorch: v' = exp(-dt/tau) v + x, written with r = tau exp(-dt/tau)/dt."""
+    tau, dt = 0.02, 1e-3
+    g = nir.NIRGraph(
+        nodes={
+            "input": nir.Input(np.array([2])),
+            "0_LinearTorch": nir.Linear(rng.normal(size=(3, 2))),
+            "1_LIFNeuronTorch": _lif(tau, tau * np.exp(-dt / tau) / dt),
+            "output": nir.Output(np.array([3])),
+        },
+        edges=[("input", "0_LinearTorch"), ("0_LinearTorch", "1_LIFNeuronTorch"), ("1_LIFNeuronTorch", "output")],
+    )
+    graph, report = import_nir(g)
+    assert (report.producer, report.method, report.reset) == ("rockpool", "euler", "subtract")
+    assert "node names" in report.evidence[0]
+    lif = graph.nodes["1_LIFNeuronTorch"]
+    decay = 1.0 - report.dt / lif.tau  # Euler
+    np.testing.assert_allclose(decay, np.exp(-dt / tau))
+    np.testing.assert_allclose(lif.r * report.dt / lif.tau, 1.0)  # input gain 1
+
+
+def test_norse_time_constants_below_dt_are_read_as_its_to_nir(rng):
+    """Norse 1.1.0's to_nir writes tau = dt/tau_inv (dt * tau): a 10 ms neuron as 1e-5 s."""
+    cuba = nir.CubaLIF(
+        tau_syn=np.full(3, 5e-6),
+        tau_mem=np.full(3, 1e-5),
+        r=np.ones(3),
+        v_leak=np.zeros(3),
+        v_threshold=np.ones(3),
+        w_in=np.ones(3),
+    )
+    graph, report = import_nir(_chain(_affine(rng), cuba), producer="norse")
+    node = next(v for v in graph.nodes.values() if v.node_type == "CubaLIF")
+    np.testing.assert_allclose(node.tau_mem, 0.01)
+    np.testing.assert_allclose(node.w_in, 5.0)  # tau_syn/dt: LIFCell adds its input unscaled
+    assert any("every time constant is below dt" in n for n in report.notes)
+    _, plain = import_nir(_chain(_affine(rng), _lif(0.01, 1.0)), producer="norse")
+    assert not any("every time constant is below dt" in n for n in plain.notes)
