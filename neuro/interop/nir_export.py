@@ -10,6 +10,9 @@ consumer that integrates with forward Euler at its own step ``dt_c``, a LIF beco
 
 where ``s`` rescales the membrane (the consumer's membrane is ``s`` times neuro's): snnTorch
 needs ``r' = tau'/dt_c`` (so ``s = 1 / ((1 - a) r)``), Norse ignores ``r`` (so ``s = 1/r``).
+Sinabs takes ``tau`` in steps (``-1/ln a``) and adds the input unscaled; Rockpool reads
+``dt = tau_mem/(1 + r)`` and steps its CubaLIF with exponential decays and the same step's
+current. Both always reset by subtraction and may emit several spikes a step.
 What a consumer cannot express is listed in :attr:`ExportReport.cannot` with its cause
 (``reset``, ``dt``, ``scaling``, ``node``, ``dynamics``): reset by subtraction into a
 reset-to-zero importer, ``v_leak``/``v_reset`` it ignores, per-neuron thresholds it refuses,
