@@ -1,7 +1,7 @@
 """What the export step says about deployment: which consumers of the NIR file reproduce the
 trained network, and what Loihi 2 (through lava-dl netx) cannot express.
 
-For each NIR consumer (snnTorch, Norse, SpikingJelly) :func:`neuro.interop.export_nir` is asked
+For each NIR consumer (snnTorch, Norse, SpikingJelly, Sinabs, Rockpool) :func:`neuro.interop.export_nir` is asked
 what that tool's importer cannot reproduce (reset mode, node types it has no importer for,
 scalings) without writing a file; :func:`neuro.export.netx.netx_lint` lists the Loihi 2
 violations. The tools themselves are not needed: this reads their documented conventions.
@@ -16,7 +16,7 @@ from neuro.core.errors import NeuroError
 
 log = logging.getLogger(__name__)
 
-CONSUMERS = ("snntorch", "norse", "spikingjelly")
+CONSUMERS = ("snntorch", "norse", "spikingjelly", "sinabs", "rockpool")
 
 
 def deployment_report(graph: Any) -> dict[str, Any]:

@@ -51,6 +51,9 @@ def test_hardware_step_prices_the_engine_counts(tmp_path):
     deployment = results_all["export"]["deployment"]
     for consumer in ("snntorch", "norse", "spikingjelly"):
         assert any("(reset)" in line for line in deployment["nir"][consumer]["cannot"]), consumer
+    # Sinabs 3.1.3 imports no convolutional LIF and no LI, Rockpool 3.1.0 no Conv2d or plain LIF
+    for consumer in ("sinabs", "rockpool"):
+        assert any("(node)" in line for line in deployment["nir"][consumer]["cannot"]), consumer
     assert any("SumPool2d" in line for line in deployment["netx"])
     assert "Deployment" in page
     assert "digital45_ann_fp32 (ANN baseline)" in page
