@@ -11,18 +11,87 @@ membrane of the block stays in cache. The equations are those of :mod:`neuro.tor
 ``u = (a v + b) + g x`` in the generic update's order (no fused multiply-add), ``z = [u > theta]``
 and the reset of :func:`~neuro.core.neurons._common.reset_membrane`; ``mode`` 0 is
 ``ResetSubtract`` (``v = u - theta``), 1 is ``ResetToValue`` (``v = v_reset``), 2 the general
-``(keep u - subtract theta) + (1 - keep) v_reset``.
+``(keep u - subtract theta) + (1 - keep) v_reset``. The step and its gradient are written once
+(:func:`lif_step`, :func:`lif_grad_step`) and inlined into every loop.
+
+:func:`lif_pool_forward` and :func:`lif_pool_backward` fuse the LIF with the 2-D max pooling
+that follows it (``torch.nn.MaxPool2d``, dilation 1): the spikes of a step are pooled while
+they are in cache, so neither the spike sequence nor the pooling indices exist in memory, and
+the backward recomputes the membrane from the saved input instead of reading a saved one. The
+pooling keeps torch's choice of the maximum (the first in window order, padding never wins),
+:func:`window_argmax`, so the gradient goes to the same neuron.
 """
 
 from __future__ import annotations
 
+import numpy as np
+
 prange = range  # numba.prange once compiled
 derivative = None  # the surrogate's compiled derivative, bound per surrogate class when compiled
+# When compiled, the helpers lif_step, lif_grad_step and window_argmax are bound to compiled twins.
 Ops = None  # the ops NamedTuple class, and its primitives exp/where/spike, bound when compiled
 exp = where = spike = None
 
 BLOCK = 512
 """Neurons per parallel job."""
+
+
+def lif_step(xt, v, a, c, g, th, vr, keep, subtract, one_minus_keep, mode, ut, zt):
+    """One step of the LIF for a 1-D slab of neurons: ``v`` advanced in place, ``u`` written to
+    ``ut`` and the spikes to ``zt``. One branch-free loop per reset (the compiler vectorises them)."""
+    n = xt.shape[0]
+    if mode == 0:
+        for i in range(n):
+            u = (a[i] * v[i] + c[i]) + g[i] * xt[i]
+            ut[i] = u
+            spiked = u > th[i]
+            zt[i] = spiked
+            v[i] = u - th[i] if spiked else u
+    elif mode == 1:
+        for i in range(n):
+            u = (a[i] * v[i] + c[i]) + g[i] * xt[i]
+            ut[i] = u
+            spiked = u > th[i]
+            zt[i] = spiked
+            v[i] = vr[i] if spiked else u
+    else:
+        for i in range(n):
+            u = (a[i] * v[i] + c[i]) + g[i] * xt[i]
+            ut[i] = u
+            spiked = u > th[i]
+            zt[i] = spiked
+            v[i] = (keep * u - subtract * th[i]) + one_minus_keep * vr[i] if spiked else u
+
+
+def lif_grad_step(ut, gzt, gv, a, g, th, keep, subtract, mode, surrogate, ops, gxt):
+    """The gradient of one step for a 1-D slab: from the membrane ``ut``, the gradient of the
+    spikes ``gzt`` and of the next membrane ``gv`` (updated in place to that of the previous
+    one), writes the gradient of the input to ``gxt`` (which may be ``ut`` itself).
+
+    The gradient through the reset is ``r = 1 - s theta`` (subtract), ``0`` (to value) or
+    ``keep - s subtract theta`` on a spike and ``1`` otherwise."""
+    n = ut.shape[0]
+    if mode == 0:
+        for i in range(n):
+            d = ut[i] - th[i]
+            s = derivative(surrogate, d, ops)
+            g_u = gv[i] * (1 - s * th[i] if d > 0 else 1.0) + gzt[i] * s
+            gxt[i] = g_u * g[i]
+            gv[i] = g_u * a[i]
+    elif mode == 1:
+        for i in range(n):
+            d = ut[i] - th[i]
+            s = derivative(surrogate, d, ops)
+            g_u = gv[i] * (0.0 if d > 0 else 1.0) + gzt[i] * s
+            gxt[i] = g_u * g[i]
+            gv[i] = g_u * a[i]
+    else:
+        for i in range(n):
+            d = ut[i] - th[i]
+            s = derivative(surrogate, d, ops)
+            g_u = gv[i] * (s * (-subtract * th[i]) + keep if d > 0 else 1.0) + gzt[i] * s
+            gxt[i] = g_u * g[i]
+            gv[i] = g_u * a[i]
 
 
 def lif_forward(x, v0, decay, bias, gain, theta, v_reset, keep, subtract, one_minus_keep, mode, u_seq, z_seq, v_out):
@@ -35,30 +104,10 @@ def lif_forward(x, v0, decay, bias, gain, theta, v_reset, keep, subtract, one_mi
         hi = min(lo + BLOCK, m)
         v = v0[b, lo:hi].copy()
         a, c, g, th, vr = decay[lo:hi], bias[lo:hi], gain[lo:hi], theta[lo:hi], v_reset[lo:hi]
-        # One branch-free inner loop per reset (the compiler vectorises these) over 1-D slices.
         for t in range(n_steps):
-            xt, ut, zt = x[t, b, lo:hi], u_seq[t, b, lo:hi], z_seq[t, b, lo:hi]
-            if mode == 0:
-                for i in range(hi - lo):
-                    u = (a[i] * v[i] + c[i]) + g[i] * xt[i]
-                    ut[i] = u
-                    spiked = u > th[i]
-                    zt[i] = spiked
-                    v[i] = u - th[i] if spiked else u
-            elif mode == 1:
-                for i in range(hi - lo):
-                    u = (a[i] * v[i] + c[i]) + g[i] * xt[i]
-                    ut[i] = u
-                    spiked = u > th[i]
-                    zt[i] = spiked
-                    v[i] = vr[i] if spiked else u
-            else:
-                for i in range(hi - lo):
-                    u = (a[i] * v[i] + c[i]) + g[i] * xt[i]
-                    ut[i] = u
-                    spiked = u > th[i]
-                    zt[i] = spiked
-                    v[i] = (keep * u - subtract * th[i]) + one_minus_keep * vr[i] if spiked else u
+            lif_step(
+                x[t, b, lo:hi], v, a, c, g, th, vr, keep, subtract, one_minus_keep, mode, u_seq[t, b, lo:hi], z_seq[t, b, lo:hi]
+            )
         v_out[b, lo:hi] = v
 
 
@@ -67,9 +116,7 @@ def lif_backward(u_seq, grad_z, grad_v, decay, gain, theta, keep, subtract, mode
 
     ``derivative(surrogate, x, ops)`` is the compiled ``derivative`` method of the surrogate
     strategy, bound as a global when the loop is compiled for that strategy (so the compiler
-    inlines and vectorises it), and ``surrogate`` a tuple of its fields. The gradient through the reset is
-    ``r = 1 - s theta`` (subtract), ``0`` (to value) or ``keep - s subtract theta`` on a spike
-    and ``1`` otherwise.
+    inlines and vectorises it), and ``surrogate`` a tuple of its fields.
     """
     n_steps, batch, m = u_seq.shape
     n_blocks = (m + BLOCK - 1) // BLOCK
@@ -81,26 +128,111 @@ def lif_backward(u_seq, grad_z, grad_v, decay, gain, theta, keep, subtract, mode
         gv = grad_v[b, lo:hi].copy()
         a, g, th = decay[lo:hi], gain[lo:hi], theta[lo:hi]
         for t in range(n_steps - 1, -1, -1):
-            ut, gzt, gxt = u_seq[t, b, lo:hi], grad_z[t, b, lo:hi], grad_x[t, b, lo:hi]
-            if mode == 0:
-                for i in range(hi - lo):
-                    d = ut[i] - th[i]
-                    s = derivative(surrogate, d, ops)
-                    g_u = gv[i] * (1 - s * th[i] if d > 0 else 1.0) + gzt[i] * s
-                    gxt[i] = g_u * g[i]
-                    gv[i] = g_u * a[i]
-            elif mode == 1:
-                for i in range(hi - lo):
-                    d = ut[i] - th[i]
-                    s = derivative(surrogate, d, ops)
-                    g_u = gv[i] * (0.0 if d > 0 else 1.0) + gzt[i] * s
-                    gxt[i] = g_u * g[i]
-                    gv[i] = g_u * a[i]
-            else:
-                for i in range(hi - lo):
-                    d = ut[i] - th[i]
-                    s = derivative(surrogate, d, ops)
-                    g_u = gv[i] * (s * (-subtract * th[i]) + keep if d > 0 else 1.0) + gzt[i] * s
-                    gxt[i] = g_u * g[i]
-                    gv[i] = g_u * a[i]
+            gxt = grad_x[t, b, lo:hi]
+            lif_grad_step(u_seq[t, b, lo:hi], grad_z[t, b, lo:hi], gv, a, g, th, keep, subtract, mode, surrogate, ops, gxt)
         grad_v0[b, lo:hi] = gv
+
+
+def window_argmax(z, geometry, oh, ow, best, arg):
+    """Maximum ``best[c]`` of the pooling window ``(oh, ow)`` of each channel in the slab ``z``,
+    and its position ``arg[c]`` in the window (``i * kernel_w + j``): the first maximum in window
+    order (rows, then columns), as torch's max pooling picks it; positions in the padding are
+    skipped (they never win). Branch-free, so the channel loop vectorises.
+
+    ``geometry`` is ``(C, H, W, stride_c, stride_h, stride_w, H_out, W_out, out_stride_c,
+    out_stride_h, out_stride_w, kernel_h, kernel_w, step_h, step_w, pad_h, pad_w)``, strides
+    in elements of the slab."""
+    n_c, height, width, sc, sh, sw = geometry[0], geometry[1], geometry[2], geometry[3], geometry[4], geometry[5]
+    kh, kw, step_h, step_w, pad_h, pad_w = geometry[11], geometry[12], geometry[13], geometry[14], geometry[15], geometry[16]
+    for c in range(n_c):
+        best[c] = -np.inf
+        arg[c] = 0
+    for i in range(kh):
+        h = oh * step_h - pad_h + i
+        for j in range(kw):
+            w = ow * step_w - pad_w + j
+            if 0 <= h < height and 0 <= w < width:
+                base = h * sh + w * sw
+                k = i * kw + j
+                if sc == 1:  # channels last: a contiguous run the compiler vectorises
+                    zr = z[base : base + n_c]
+                    for c in range(n_c):
+                        better = zr[c] > best[c]
+                        best[c] = zr[c] if better else best[c]
+                        arg[c] = k if better else arg[c]
+                else:
+                    for c in range(n_c):
+                        val = z[base + c * sc]
+                        better = val > best[c]
+                        best[c] = val if better else best[c]
+                        arg[c] = k if better else arg[c]
+
+
+def lif_pool_forward(
+    x, v0, decay, bias, gain, theta, v_reset, keep, subtract, one_minus_keep, mode, geometry, pooled, argmax, v_out
+):  # fmt: skip
+    """LIF then max pooling; writes the pooled spikes ``pooled`` ``(T, B, M_out)``, the position
+    of each maximum in its window ``argmax`` (same layout, for the backward) and ``v_out``.
+
+    Each parallel job advances one batch row over the whole sequence, pooling each step's
+    spikes (a slab of ``M`` values in cache) at once."""
+    n_steps, batch, m = x.shape
+    n_c, h_out, w_out, oc, o_h, o_w = geometry[0], geometry[6], geometry[7], geometry[8], geometry[9], geometry[10]
+    for b in prange(batch):
+        v = v0[b].copy()
+        z = np.empty(m, dtype=x.dtype)
+        best = np.empty(n_c, dtype=x.dtype)
+        arg = np.empty(n_c, dtype=argmax.dtype)
+        for t in range(n_steps):
+            lif_step(x[t, b], v, decay, bias, gain, theta, v_reset, keep, subtract, one_minus_keep, mode, z, z)
+            out, out_arg = pooled[t, b], argmax[t, b]
+            for oh in range(h_out):
+                for ow in range(w_out):
+                    o = oh * o_h + ow * o_w
+                    if oc == 1:  # channels last: the window's outputs are contiguous, written in place
+                        window_argmax(z, geometry, oh, ow, out[o : o + n_c], out_arg[o : o + n_c])
+                    else:
+                        window_argmax(z, geometry, oh, ow, best, arg)
+                        for c in range(n_c):
+                            out[o + c * oc] = best[c]
+                            out_arg[o + c * oc] = arg[c]
+        v_out[b] = v
+
+
+def lif_pool_backward(
+    x, v0, argmax, grad_pooled, grad_v, decay, bias, gain, theta, v_reset, keep, subtract, one_minus_keep, mode, surrogate,
+    geometry, grad_strides, grad_x, grad_v0,
+):  # fmt: skip
+    """Backward of :func:`lif_pool_forward`; writes ``grad_x`` ``(T, B, M)`` and ``grad_v0``.
+
+    ``grad_strides`` are the strides of ``grad_pooled`` (``argmax`` has those of the forward's
+    output, in ``geometry``). Per batch row, the membrane is recomputed from ``x`` into
+    ``grad_x`` (the same operations as the forward, so the same numbers), then the steps run
+    backwards: the pooled gradient goes to each window's maximum and ``grad_x`` is overwritten
+    with the input gradient."""
+    n_steps, batch, m = x.shape
+    n_c, sc, sh, sw = geometry[0], geometry[3], geometry[4], geometry[5]
+    h_out, w_out, oc, o_h, o_w = geometry[6], geometry[7], geometry[8], geometry[9], geometry[10]
+    kh, kw, step_h, step_w, pad_h, pad_w = geometry[11], geometry[12], geometry[13], geometry[14], geometry[15], geometry[16]
+    g_c, g_h, g_w = grad_strides
+    for b in prange(batch):
+        ops = Ops(exp, where, spike)
+        offset = np.empty(kh * kw, dtype=np.int64)  # window position -> offset from the window's corner
+        for k in range(kh * kw):
+            offset[k] = (k // kw) * sh + (k % kw) * sw
+        v = v0[b].copy()
+        z = np.empty(m, dtype=x.dtype)
+        for t in range(n_steps):
+            lif_step(x[t, b], v, decay, bias, gain, theta, v_reset, keep, subtract, one_minus_keep, mode, grad_x[t, b], z)
+        gv = grad_v[b].copy()
+        for t in range(n_steps - 1, -1, -1):
+            ut, gp, arg = grad_x[t, b], grad_pooled[t, b], argmax[t, b]
+            z[:] = 0.0  # the gradient of the spikes
+            for oh in range(h_out):
+                for ow in range(w_out):
+                    corner = (oh * step_h - pad_h) * sh + (ow * step_w - pad_w) * sw
+                    o, g = oh * o_h + ow * o_w, oh * g_h + ow * g_w
+                    for c in range(n_c):
+                        z[corner + offset[arg[o + c * oc]] + c * sc] += gp[g + c * g_c]
+            lif_grad_step(ut, z, gv, decay, gain, theta, keep, subtract, mode, surrogate, ops, ut)
+        grad_v0[b] = gv

@@ -191,35 +191,55 @@ def _clip_overload(x, min=None, max=None):
     return impl
 
 
+def _rebuild(fn: Any, **bindings: Any) -> Any:
+    """``fn`` over a copy of its module's globals with ``bindings`` replacing some of them."""
+    return types.FunctionType(fn.__code__, dict(fn.__globals__, **bindings), fn.__name__, fn.__defaults__, fn.__closure__)
+
+
 @functools.cache
-def _fused_lif_forward_kernel() -> Any:
-    from neuro.core import _fused_kernels
+def _fused_helpers() -> dict[str, Any]:
+    """The forward helpers of :mod:`neuro.core._fused_kernels`, compiled to be inlined."""
+    from neuro.core import _fused_kernels as k
 
     nb = _numba()
     nb.extending.overload_method(nb.core.types.Float, "clip")(_clip_overload)
-    fn = _fused_kernels.lif_forward
-    glb = dict(fn.__globals__, prange=nb.prange)
-    rebuilt = types.FunctionType(fn.__code__, glb, fn.__name__, fn.__defaults__, fn.__closure__)
-    return nb.njit(parallel=True, error_model="numpy", cache=True)(rebuilt)
+    inline = nb.njit(inline="always", error_model="numpy")
+    return {"lif_step": inline(_rebuild(k.lif_step)), "window_argmax": inline(_rebuild(k.window_argmax))}
 
 
 @functools.cache
-def _fused_lif_backward_kernel(surrogate_cls: type) -> Any:
-    """The backward loop compiled for one surrogate strategy: its ``derivative`` and the ops
-    are compile-time constants of the loop (direct calls the compiler inlines and vectorises),
-    not arguments. Not disk-cached: the constants are per-process dispatcher objects."""
-    from neuro.core import _fused_kernels
+def _fused_grad_helpers(surrogate_cls: type) -> dict[str, Any]:
+    """The backward bindings for one surrogate strategy: its ``derivative`` and the ops are
+    compile-time constants of the loop (direct calls the compiler inlines and vectorises), not
+    arguments."""
+    from neuro.core import _fused_kernels as k
 
     nb = _numba()
-    _fused_lif_forward_kernel()  # registers float.clip, which derivatives use
     ops = numba_ops()
-    fn = _fused_kernels.lif_backward
-    glb = dict(
-        fn.__globals__, prange=nb.prange, derivative=jit_function(surrogate_cls.derivative, "numpy"),
-        Ops=_ScalarOps, exp=ops.exp, where=ops.where, spike=ops.spike,
-    )  # fmt: skip
-    rebuilt = types.FunctionType(fn.__code__, glb, fn.__name__, fn.__defaults__, fn.__closure__)
-    return nb.njit(parallel=True, error_model="numpy")(rebuilt)
+    bindings = {"derivative": jit_function(surrogate_cls.derivative, "numpy"), "Ops": _ScalarOps}
+    bindings.update(exp=ops.exp, where=ops.where, spike=ops.spike)
+    grad_step = nb.njit(inline="always", error_model="numpy")(_rebuild(k.lif_grad_step, **bindings))
+    return {**_fused_helpers(), **bindings, "lif_grad_step": grad_step}
+
+
+@functools.cache
+def _fused_lif_forward_kernel(pool: bool = False) -> Any:
+    from neuro.core import _fused_kernels as k
+
+    nb = _numba()
+    fn = k.lif_pool_forward if pool else k.lif_forward
+    return nb.njit(parallel=True, error_model="numpy", cache=True)(_rebuild(fn, prange=nb.prange, **_fused_helpers()))
+
+
+@functools.cache
+def _fused_lif_backward_kernel(surrogate_cls: type, pool: bool = False) -> Any:
+    """The backward loop compiled for one surrogate strategy. Not disk-cached: its constants
+    are per-process dispatcher objects."""
+    from neuro.core import _fused_kernels as k
+
+    nb = _numba()
+    fn = k.lif_pool_backward if pool else k.lif_backward
+    return nb.njit(parallel=True, error_model="numpy")(_rebuild(fn, prange=nb.prange, **_fused_grad_helpers(surrogate_cls)))
 
 
 @functools.cache
@@ -233,7 +253,7 @@ def _surrogate_tuple_type(cls: type) -> Any:
 def surrogate_derivative(surrogate: Any) -> tuple[Any, Any]:
     """``(derivative, fields)``: the strategy's own ``derivative`` method compiled (called as
     ``derivative(fields, x, ops)`` in compiled code) and its fields as a NamedTuple."""
-    _fused_lif_forward_kernel()  # registers float.clip
+    _fused_helpers()  # registers float.clip
     cls = type(surrogate)
     fields = _surrogate_tuple_type(cls)(*(float(getattr(surrogate, f)) for f in _surrogate_tuple_type(cls)._fields))
     return jit_function(cls.derivative, "numpy"), fields
@@ -305,3 +325,51 @@ def fused_lif_backward(
         fields,
         *out,
     )
+
+
+def fused_lif_pool_forward(
+    x: np.ndarray,
+    v0: np.ndarray,
+    coeffs: tuple[np.ndarray, ...],
+    reset: tuple[float, float],
+    geometry: tuple[int, ...],
+    out: tuple[np.ndarray, np.ndarray, np.ndarray],
+    threads: int | None = None,
+) -> None:
+    """Compiled LIF step then 2-D max pooling over a sequence (see
+    :func:`neuro.core._fused_kernels.lif_pool_forward`): as :func:`fused_lif_forward`, with the
+    pooling ``geometry`` (17 ints) and ``out = (pooled, argmax, v)``, ``pooled`` and the window
+    positions ``argmax`` (uint8) ``(T, B, M_out)``."""
+    forward = _fused_lif_forward_kernel(pool=True)
+    keep, subtract = reset
+    dt = x.dtype.type
+    _set_threads(threads)
+    forward(x, v0, *coeffs, dt(keep), dt(subtract), dt(1.0 - keep), _reset_mode(reset), geometry, *out)
+
+
+def fused_lif_pool_backward(
+    x: np.ndarray,
+    v0: np.ndarray,
+    argmax: np.ndarray,
+    grad_pooled: np.ndarray,
+    grad_v: np.ndarray,
+    coeffs: tuple[np.ndarray, ...],
+    reset: tuple[float, float],
+    surrogate: Any,
+    geometry: tuple[int, ...],
+    grad_strides: tuple[int, int, int],
+    out: tuple[np.ndarray, np.ndarray],
+    threads: int | None = None,
+) -> None:
+    """Compiled backward of :func:`fused_lif_pool_forward` from the saved input ``x``, ``v0`` and
+    ``argmax`` (the membrane is recomputed): writes ``out = (grad_x, grad_v0)``;
+    ``grad_strides`` are the element strides of ``grad_pooled``'s ``C, H, W``."""
+    backward = _fused_lif_backward_kernel(type(surrogate), pool=True)
+    _, fields = surrogate_derivative(surrogate)
+    keep, subtract = reset
+    dt = x.dtype.type
+    _set_threads(threads)
+    backward(
+        x, v0, argmax, grad_pooled, grad_v, *coeffs, dt(keep), dt(subtract), dt(1.0 - keep), _reset_mode(reset), fields,
+        geometry, grad_strides, *out,
+    )  # fmt: skip

@@ -42,15 +42,16 @@ from typing import Any
 
 import numpy as np
 import torch
+from torch import nn
 
 from neuro.core.neurons import lif
 from neuro.core.neurons.model import NeuronModel
 from neuro.core.surrogate import ArcTan, FastSigmoid, Sigmoid, StraightThrough, Surrogate, Triangle
 from neuro.torch.ops import _TorchPrimitives
 
-CALLS = {"fused_lif": 0, "fused_lif_numba": 0}
-"""How often the fused kernel ran, and how often in its compiled CPU loops (sentinels for tests
-that the fast paths were taken)."""
+CALLS = {"fused_lif": 0, "fused_lif_numba": 0, "fused_lif_pool": 0}
+"""How often the fused kernel ran, how often in its compiled CPU loops, and how often fused with
+the max pooling after it (sentinels for tests that the fast paths were taken)."""
 
 NUMBA = True
 """Use the compiled CPU loops where they apply (False: always the torch loop)."""
@@ -105,22 +106,36 @@ def _inverse(perm: list[int]) -> list[int]:
     return inv
 
 
+def _slab(t: torch.Tensor) -> tuple[Any, list[int], tuple[int, ...]]:
+    """``t`` ``(T, B, C, H, W)`` as a ``(T, B, M)`` numpy array in its memory order (a copy only
+    if it has none), the permutation, and the element strides of ``C, H, W`` within a slab."""
+    perm = _memory_order(t)
+    dense = t.detach().permute(perm).contiguous()
+    return dense.numpy().reshape(*t.shape[:2], -1), perm, dense.permute(_inverse(perm)).stride()[2:]
+
+
 def _flat(t: torch.Tensor, perm: list[int], rows: int) -> Any:
     """``t`` permuted to memory order, contiguous, as a ``(rows, -1)`` (or ``(T, B, -1)``) numpy array."""
     t = t.detach().permute(perm).contiguous()
     return t.numpy().reshape(*t.shape[:rows], -1)
 
 
+def _coefficients(c: Any, x_seq: torch.Tensor, perm: list[int]) -> list[Any]:
+    """The coefficients broadcast over the features of ``x_seq`` and flattened in ``perm``'s order."""
+    perm_f = [p - 2 for p in perm[2:]]
+    dtype, features = x_seq.dtype, x_seq.shape[2:]
+    return [
+        _flat(torch.as_tensor(getattr(c, name), dtype=dtype).broadcast_to(features), perm_f, 0).reshape(-1) for name in _COEFFS
+    ]
+
+
 def _compiled_forward(ctx: Any, x_seq: torch.Tensor, v0: torch.Tensor, c: Any) -> tuple[torch.Tensor, torch.Tensor]:
     from neuro.core import jit
 
     perm = _memory_order(x_seq)
-    perm_f = [p - 2 for p in perm[2:]]
     perm_v = [p - 1 for p in perm[1:]]
-    dtype, features = x_seq.dtype, x_seq.shape[2:]
-    coeffs = [
-        _flat(torch.as_tensor(getattr(c, name), dtype=dtype).broadcast_to(features), perm_f, 0).reshape(-1) for name in _COEFFS
-    ]
+    dtype = x_seq.dtype
+    coeffs = _coefficients(c, x_seq, perm)
     x = _flat(x_seq, perm, 2)
     shape = tuple(x_seq.shape[i] for i in perm)
     u_seq = torch.empty(shape, dtype=dtype)
@@ -220,6 +235,93 @@ def _sum_to(grad: torch.Tensor, shape: torch.Size) -> torch.Tensor:
         if n == 1 and grad.shape[i] != 1:
             grad = grad.sum(i, keepdim=True)
     return grad
+
+
+def poolable(pool: nn.Module) -> bool:
+    """Whether ``pool`` is a max pooling that :func:`run_pooled` computes exactly (``nn.MaxPool2d``
+    with dilation 1, no ceil mode, no indices, padding at most half the kernel)."""
+    if type(pool) is not nn.MaxPool2d or pool.ceil_mode or pool.return_indices:
+        return False
+    kernel, _, padding, dilation = _pool_params(pool)
+    fits = kernel[0] * kernel[1] <= 256  # window positions are stored as uint8
+    return fits and dilation == (1, 1) and all(2 * p <= k for p, k in zip(padding, kernel, strict=True))
+
+
+def _pool_params(pool: nn.MaxPool2d) -> tuple[tuple[int, int], ...]:
+    def pair(v: Any) -> tuple[int, int]:
+        return (int(v), int(v)) if isinstance(v, int) else (int(v[0]), int(v[1]))
+
+    kernel = pair(pool.kernel_size)
+    return kernel, pair(pool.stride or kernel), pair(pool.padding), pair(pool.dilation)
+
+
+class _FusedLIFPool(torch.autograd.Function):
+    """LIF over the sequence, then max pooling of each step, in one node (compiled CPU loops:
+    :func:`neuro.core.jit.fused_lif_pool_forward`). Saves the input, not the membrane: the
+    backward recomputes it (same operations, same numbers) while it routes the pooled gradient
+    to each window's maximum, so neither the spikes nor the pooling indices are stored."""
+
+    @staticmethod
+    def forward(ctx: Any, x_seq: torch.Tensor, v0: torch.Tensor, c: Any, surrogate: Surrogate, pool: Any) -> Any:
+        from neuro.core import jit
+
+        CALLS["fused_lif"] += 1
+        CALLS["fused_lif_pool"] += 1
+        x, perm, strides = _slab(x_seq)
+        (kh, kw), (sh, sw), (ph, pw), _ = pool
+        t, b, ch, h, w = x_seq.shape
+        shape = (t, b, ch, (h + 2 * ph - kh) // sh + 1, (w + 2 * pw - kw) // sw + 1)
+        pooled = torch.empty(tuple(shape[i] for i in perm), dtype=x_seq.dtype).permute(_inverse(perm))
+        argmax = torch.empty(tuple(shape[i] for i in perm), dtype=torch.uint8).numpy().reshape(t, b, -1)
+        perm_v = [p - 1 for p in perm[1:]]
+        v = torch.empty(tuple(x_seq.shape[i] for i in perm[1:]), dtype=x_seq.dtype)
+        geometry = (ch, h, w, *strides, *shape[3:], *pooled.stride()[2:], kh, kw, sh, sw, ph, pw)
+        coeffs = tuple(_coefficients(c, x_seq, perm))
+        reset = (float(c.reset_keep), float(c.reset_subtract))
+        v0_flat = _flat(v0, perm_v, 1)
+        out = (pooled.permute(perm).numpy().reshape(t, b, -1), argmax, v.numpy().reshape(b, -1))
+        jit.fused_lif_pool_forward(x, v0_flat, coeffs, reset, geometry, out, torch.get_num_threads())
+        ctx.save_for_backward(x_seq)
+        ctx.compiled = (x, v0_flat, argmax, perm, coeffs, reset, geometry, surrogate, v0.shape)
+        return pooled, v.permute(_inverse(perm_v))
+
+    @staticmethod
+    def backward(ctx: Any, grad_pooled: torch.Tensor | None, grad_v: torch.Tensor | None) -> Any:
+        from neuro.core import jit
+
+        ctx.saved_tensors  # noqa: B018 (raises if the input was modified in place since the forward)
+        x, v0_flat, argmax, perm, coeffs, reset, geometry, surrogate, v0_shape = ctx.compiled
+        perm_v = [p - 1 for p in perm[1:]]
+        gv = np.zeros_like(v0_flat) if grad_v is None else _flat(grad_v, perm_v, 1)
+        dtype = torch.from_numpy(x).dtype
+        if grad_pooled is None:
+            grad_pooled = torch.zeros(*x.shape[:2], geometry[0], *geometry[6:8], dtype=dtype)
+        gp, _, g_strides = _slab(grad_pooled)
+        grad_x = torch.empty(x.shape, dtype=dtype)
+        grad_v0 = torch.empty(v0_flat.shape, dtype=grad_x.dtype)
+        out = (grad_x.numpy(), grad_v0.numpy())
+        threads = torch.get_num_threads()
+        jit.fused_lif_pool_backward(x, v0_flat, argmax, gp, gv, coeffs, reset, surrogate, geometry, g_strides, out, threads)
+        shape = [ctx.saved_tensors[0].shape[i] for i in perm]
+        grad_v0 = grad_v0.reshape(shape[1:]).permute(_inverse(perm_v))
+        return grad_x.reshape(shape).permute(_inverse(perm)), _sum_to(grad_v0, v0_shape), None, None, None
+
+
+def run_pooled(
+    model: NeuronModel, x_seq: torch.Tensor, state: Any, coeffs: Any, surrogate: Surrogate, pool: nn.Module
+) -> tuple[torch.Tensor, Any] | None:
+    """``(pool(z_seq), state)`` of a LIF-step model followed by the max pooling ``pool`` (applied
+    to every step), in one autograd node; None where the fused kernel does not apply (then run
+    the two layers one after the other)."""
+    if x_seq.dim() != 5 or not poolable(pool) or not _compiled_applies(x_seq, coeffs, surrogate):
+        return None
+    params = _pool_params(pool)  # type: ignore[arg-type]
+    (kh, kw), (sh, sw), (ph, pw), _ = params
+    if (x_seq.shape[3] + 2 * ph - kh) // sh < 0 or (x_seq.shape[4] + 2 * pw - kw) // sw < 0 or 0 in x_seq.shape:
+        return None
+    v0 = state.v.to(x_seq.dtype).expand(x_seq.shape[1:])
+    pooled, v = _FusedLIFPool.apply(x_seq, v0, coeffs, surrogate, params)
+    return pooled, model.state(v=v)
 
 
 def run(model: NeuronModel, x_seq: torch.Tensor, state: Any, coeffs: Any, surrogate: Surrogate) -> tuple[torch.Tensor, Any]:

@@ -87,8 +87,17 @@ class Sequential(nn.Module):
         states = list(state) if state is not None else [None] * len(self.layers)
         if len(states) != len(self.layers):
             raise ValueError(f"state has {len(states)} entries for {len(self.layers)} layers")
-        for i, layer in enumerate(self.layers):
+        i = 0
+        while i < len(self.layers):
+            layer, pooled = self.layers[i], None
+            if isinstance(layer, Neurons) and i + 1 < len(self):  # Neurons then max pooling: one fused kernel where it applies
+                pooled = layer.pooled(x_seq, self.layers[i + 1], states[i])
+            if pooled is not None:
+                (x_seq, states[i]), states[i + 1] = pooled, None
+                i += 2
+                continue
             x_seq, states[i] = call(layer, x_seq, states[i])
+            i += 1
         return x_seq, states
 
     def forward(self, x_seq: torch.Tensor, state: list[Any] | None = None) -> Any:

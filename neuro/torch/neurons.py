@@ -7,7 +7,8 @@ and advances the model's single ``update`` over time-first sequences with a surr
 
 For the models whose update is the LIF step (LIF and IF), a fused multi-step path runs the
 whole sequence in one autograd node (:mod:`neuro.torch.fused`); it computes the same values and
-gradients as the generic loop, which the tests check.
+gradients as the generic loop, which the tests check. :meth:`Neurons.pooled` also fuses the
+max pooling that follows (used by :class:`~neuro.torch.layers.Sequential`).
 
 Example:
     >>> import torch
@@ -127,3 +128,23 @@ class Neurons(nn.Module):
             z, state = self.model.update(x, state, self.coeffs(), self.ops)
             outputs.append(z)
         return torch.stack(outputs), state
+
+    def pooled(self, x_seq: torch.Tensor, pool: nn.Module, state: Any = None) -> tuple[torch.Tensor, Any] | None:
+        """``(pool(z_seq), state)``, the spikes max-pooled at every step, in one fused kernel
+        that never stores the spikes; None where it does not apply (a model without the fused
+        step, ``fused=False``, a pooling other than a plain ``nn.MaxPool2d``, hooks on either
+        module, which must see the spikes, or no compiled loops for the input)."""
+        if not (self.fused and fused.supports(self.model) and fused.poolable(pool)) or _hooked(self) or _hooked(pool):
+            return None
+        if state is None:
+            state = self.initial_state(x_seq[0])
+        return fused.run_pooled(self.model, x_seq, state, self.coeffs(), self.surrogate, pool)
+
+
+def _hooked(module: nn.Module) -> bool:
+    """Whether calling ``module`` would run hooks (its own or global ones)."""
+    from torch.nn.modules import module as m
+
+    local = (module._forward_hooks, module._forward_pre_hooks, module._backward_hooks, module._backward_pre_hooks)
+    global_ = (m._global_forward_hooks, m._global_forward_pre_hooks, m._global_backward_hooks, m._global_backward_pre_hooks)
+    return any(bool(h) for h in (*local, *global_))
