@@ -309,7 +309,8 @@ def run_block(
             ``(T, B, *input_shape)`` array.
         n_steps, batch: ``T`` and ``B``; samples are independent (except plastic weights).
         dt: time step (s).
-        backend: ``"numba"`` (one compiled call) or ``"numpy"`` (the reference).
+        backend: ``"numba"`` (one compiled call), ``"numpy"`` (the reference) or ``"cuda"``
+            (per-step device kernels, :mod:`neuro.engine.cuda.blocks`; no STDP yet).
         dtype: float32 (default) or float64.
         method: the neurons' discretisation method.
         record: node -> state fields to trace after each step.
@@ -340,13 +341,8 @@ def run_block(
         >>> r.outputs["pop"].to_dense()[:, 0].astype(int).tolist()
         [[1, 0, 0], [0, 1, 0], [0, 0, 1], [1, 0, 0]]
     """
-    if backend == "cuda":
-        raise BackendUnavailableError(
-            f"the 'cuda' backend does not run recurrent or plastic blocks yet (block {list(nodes)}: recurrent "
-            "populations, STDP, CubaEILIF); run this graph with backend='numba'"
-        )
-    if backend not in ("numpy", "numba"):
-        raise BackendUnavailableError(f"run_block has no backend {backend!r}; use 'numpy' or 'numba'")
+    if backend not in ("numpy", "numba", "cuda"):
+        raise BackendUnavailableError(f"run_block has no backend {backend!r}; use 'numpy', 'numba' or 'cuda'")
     dtype = np.dtype(dtype)
     if dtype not in (np.float32, np.float64):
         raise SimulationInputError(f"dtype must be float32 or float64, got {dtype}", "dtype")
@@ -358,6 +354,11 @@ def run_block(
     )  # fmt: skip
     if backend == "numba":
         from neuro.engine._recurrent_numba import run_numba as runner
+    elif backend == "cuda":
+        from neuro.engine.cuda.arrays import require
+        from neuro.engine.cuda.blocks import run_cuda as runner
+
+        require()
     else:
         from neuro.engine._recurrent_numpy import run_numpy as runner
     raw = runner(block, int(n_steps), int(batch), dtype)

@@ -40,14 +40,15 @@ GOLDEN_SCRIPT = HERE.parent / "core" / "neurons" / "golden" / "make_golden.py"
 # ---- the cases (run in the simulator's process, or in-process on a GPU) -----------------------
 
 
-def _compare(graph: ir.Graph, x: Any, dtype: Any, **kwargs: Any) -> dict[str, Any]:
-    """Run ``graph`` on both backends and assert they agree; a summary of the cuda run."""
+def _compare(graph: ir.Graph, x: Any, dtype: Any, reference: str = "numba", **kwargs: Any) -> dict[str, Any]:
+    """Run ``graph`` on cuda and the ``reference`` backend and assert they agree; a summary of
+    the cuda run."""
     from neuro.engine.cuda import arrays
 
     before = dict(arrays.launches)
     got = run(graph, x, backend="cuda", dtype=dtype, **kwargs)
     launched = {k: v - before.get(k, 0) for k, v in arrays.launches.items() if v > before.get(k, 0)}
-    ref = run(graph, x, backend="numba", dtype=dtype, **kwargs)
+    ref = run(graph, x, backend=reference, dtype=dtype, **kwargs)
     exact = np.dtype(dtype) == np.float64
     # on a device the compiler contracts a * b + c into fused multiply-adds (docs/engine.md):
     # float64 values there agree to rounding, spikes must still be identical
@@ -74,8 +75,8 @@ def _compare(graph: ir.Graph, x: Any, dtype: Any, **kwargs: Any) -> dict[str, An
         assert got.counts.nodes == ref.counts.nodes
     if exact:
         for name, state in ref.state.items():
-            for f, a, b in zip(state._fields, got.state[name], state, strict=True):
-                equal(a, b, err_msg=f"{name}.{f}")
+            for f, (a, b) in enumerate(zip(got.state[name], state, strict=True)):
+                equal(a, b, err_msg=f"{name} state field {f}")
         assert set(got.traces) == set(ref.traces)
         for key, tr in ref.traces.items():
             equal(got.traces[key], tr, err_msg=str(key))
@@ -244,29 +245,120 @@ def scatter_case() -> dict[str, Any]:
     return {"simulated": arrays.simulated(), "launches": launched}
 
 
-def unsupported_case() -> dict[str, Any]:
-    """Recurrent blocks (and CubaEILIF, which only blocks run) raise a typed error on cuda."""
-    from neuro.engine.cuda import arrays
+def _ring(rng: np.random.Generator, n: int, p: float, n_out: int | None = None, delays: bool = True) -> ir.SparseLinear:
+    indptr, indices, weights = _random_csr(rng, n_out or n, n, p)
+    d = rng.integers(0, 3, len(indices)) * 1e-3 if delays else None
+    return ir.SparseLinear(shape=(n_out or n, n), indptr=indptr, indices=indices, weights=weights, delays=d)
 
-    rec = ir.SparseLinear(shape=(3, 3), indptr=[0, 1, 2, 3], indices=[1, 2, 0], weights=[2.0, 2.0, 2.0])
+
+def blocks_case(dtype: str) -> dict[str, Any]:
+    """Recurrent blocks: a LIF population with delayed recurrent synapses fed by an Affine; a
+    cycle through Delay, Scale and a Linear; a CubaEILIF population (two input channels) with
+    excitatory and inhibitory recurrence; and run_block emitting only the population, so the
+    projections write straight into it (with an Affine bias).
+
+    Against the numpy block reference, which tests/engine/test_recurrent.py holds bitwise equal
+    to the numba block loop in float64 (the graphs feed their blocks directly, since numpy's
+    feed-forward Linear is a BLAS product, not bitwise the numba kernel): the numba loops of
+    these block structures took about 45 s to compile in every process here (they were not
+    loaded from Numba's cache)."""
+    rng = np.random.default_rng(5)
+    n, n_in = 10, 6
+    summaries = []
+    x = rng.uniform(0, 1.5, (14, 2, n_in)) * (rng.random((14, 2, n_in)) < 0.5)
+    affine = ir.Affine(weight=rng.normal(0.5, 0.5, (n, n_in)), bias=rng.normal(0, 0.05, n))
     ring = ir.Graph(
-        {"in": ir.Input(shape=(3,)), "pop": ir.LIF(tau=1e-2, r=1.0), "w": rec, "out": ir.Output()},
-        [("in", "pop"), ("pop", "w"), ("w", "pop"), ("pop", "out")],
+        {"in": ir.Input(shape=(n_in,)), "inw": affine, "pop": ir.LIF(tau=1e-2, v_threshold=0.5), "rec": _ring(rng, n, 0.3),
+         "out": ir.Output()},
+        [("in", "inw"), ("inw", "pop"), ("pop", "rec"), ("rec", "pop"), ("pop", "out")],
+        {"dt": 1e-3},
+    )  # fmt: skip
+    direct = ir.Graph(
+        {"in": ir.Input(shape=(n,)), "pop": ir.LIF(tau=1e-2, r=8.0, v_threshold=0.5), "rec": _ring(rng, n, 0.3),
+         "out": ir.Output()},
+        [("in", "pop"), ("pop", "rec"), ("rec", "pop"), ("pop", "out")],
+        {"dt": 1e-3},
+    )  # fmt: skip
+    xd = rng.uniform(0, 1.2, (14, 2, n)) * (rng.random((14, 2, n)) < 0.5)
+    summaries.append(_compare(direct, xd, np.dtype(dtype), "numpy", monitors={"pop": ["v"]}))
+    cycle = ir.Graph(
+        {
+            "in": ir.Input(shape=(n,)),
+            "pop": ir.CubaLIF(tau_syn=5e-3, tau_mem=1e-2, r=2.0, v_threshold=0.4),
+            "dly": ir.Delay(delay=rng.integers(0, 3, n) * 1e-3),
+            "scale": ir.Scale(scale=rng.uniform(0.5, 2.0, n)),
+            "lin": ir.Linear(weight=rng.normal(0.1, 0.4, (n, n))),
+            "out": ir.Output(),
+        },
+        [("in", "pop"), ("pop", "dly"), ("dly", "scale"), ("scale", "lin"), ("lin", "pop"), ("pop", "out")],
         {"dt": 1e-3},
     )
-    ei = ir.Graph.sequential(ir.Input(shape=(4,)), ir.CubaEILIF(), ir.Output(), metadata={"dt": 1e-4})
-    messages = []
-    for graph, shape in ((ring, (3,)), (ei, (4,))):
-        with pytest.raises(BackendUnavailableError, match="does not run recurrent") as info:
-            run(graph, np.ones((3, 1, *shape)), backend="cuda")
-        messages.append(str(info.value))
-    return {"simulated": arrays.simulated(), "messages": messages}
+    xc = rng.uniform(0, 3, (14, 2, n)) * (rng.random((14, 2, n)) < 0.4)
+    summaries.append(_compare(cycle, xc, np.dtype(dtype), "numpy", monitors={"pop": ["v", "i"]}))
+    ei = ir.Graph(
+        {"in": ir.Input(shape=(2 * n,)), "pop": ir.CubaEILIF(v_leak=-0.06), "rec": _ring(rng, n, 0.4, 2 * n, False),
+         "out": ir.Output()},
+        [("in", "pop"), ("pop", "rec"), ("rec", "pop"), ("pop", "out")],
+        {"dt": 1e-4},
+    )  # fmt: skip
+    xe = rng.uniform(0, 0.02, (30, 2, 2 * n)) * (rng.random((30, 2, 2 * n)) < 0.3)
+    summaries.append(_compare(ei, xe, np.dtype(dtype), "numpy", monitors={"pop": ["v", "refrac"]}))
+    summaries.append(_compare_block(ring, ["inw", "pop", "rec"], {"inw": x}, np.dtype(dtype)))
+    return _merge(summaries)
+
+
+def _compare_block(graph: ir.Graph, nodes: list[str], external: dict[str, Any], dtype: Any) -> dict[str, Any]:
+    """run_block emitting only the neurons (projections without delays then write straight
+    into their successors' buffers), cuda against the numpy block reference."""
+    from neuro.engine.cuda import arrays
+    from neuro.engine.recurrent import run_block
+
+    pops = [n for n in nodes if graph.nodes[n].node_type in MODELS]
+    n_steps, batch = next(iter(external.values())).shape[:2]
+    before = dict(arrays.launches)
+    kw = {"dtype": dtype, "emit": pops, "record": {p: ["v"] for p in pops}}
+    got = run_block(graph, nodes, external, n_steps, batch, 1e-3, backend="cuda", **kw)
+    launched = {k: v - before.get(k, 0) for k, v in arrays.launches.items() if v > before.get(k, 0)}
+    ref = run_block(graph, nodes, external, n_steps, batch, 1e-3, backend="numpy", **kw)
+    assert set(got.outputs) == set(ref.outputs) == set(pops)
+    exact = dtype == np.float64
+    equal = np.testing.assert_array_equal if arrays.simulated() else _close
+    n_spikes, identical = 0, True
+    for name in pops:
+        a, b = got.outputs[name].to_dense(), ref.outputs[name].to_dense()
+        differ = int(np.count_nonzero(a != b))
+        identical &= differ == 0
+        assert differ <= (0 if exact else 0.01 * max(b.sum(), 1)), f"{name}: {differ} spike entries differ"
+        n_spikes += len(ref.outputs[name])
+        if exact:
+            equal(got.traces[(name, "v")], ref.traces[(name, "v")], err_msg=name)
+    if exact or identical:
+        assert got.counts == ref.counts
+    summary = {"launches": launched, "spikes": n_spikes, "active": n_spikes, "identical": identical}
+    return {"simulated": arrays.simulated(), **summary}
+
+
+def unsupported_case() -> dict[str, Any]:
+    """STDP raises a typed error on cuda."""
+    from neuro.engine.cuda import arrays
+    from neuro.engine.plasticity import STDP
+
+    rng = np.random.default_rng(6)
+    graph = ir.Graph.sequential(
+        ir.Input(shape=(4,)), ir.Linear(weight=rng.uniform(0, 0.5, (3, 4))), ir.LIF(tau=1e-2), ir.Output(),
+        metadata={"dt": 1e-3},
+    )  # fmt: skip
+    proj = list(graph.nodes)[1]
+    with pytest.raises(BackendUnavailableError, match="STDP") as info:
+        run(graph, np.ones((3, 1, 4)), backend="cuda", plasticity={proj: STDP()})
+    return {"simulated": arrays.simulated(), "messages": [str(info.value)]}
 
 
 def ptx_case() -> dict[str, Any]:
-    """Compile every kernel and every population kernel to PTX for compute capability 8.0, in
-    float32 and float64: what the simulator cannot check (typing and lowering by the CUDA
-    target). Needs libNVVM (``CUDA_HOME``, or the nvidia-cuda-nvcc wheel), not a GPU."""
+    """Compile every kernel to PTX for compute capability 8.0 (the neuron kernels in float32,
+    the others in float32 and float64): what the simulator cannot check (typing and lowering
+    by the CUDA target). Needs libNVVM (``CUDA_HOME``, or the nvidia-cuda-nvcc wheel), not a
+    GPU."""
     from types import SimpleNamespace
 
     import numba.cuda.dispatcher
@@ -303,18 +395,48 @@ def ptx_case() -> dict[str, Any]:
             d.sparse_scatter: (*ev, i64[::1], i32[::1], f[::1], i64[::1], i64, f2),
         }
         for name, model in MODELS.items():
-            if name == "CubaEILIF":
+            if name == "CubaEILIF" or f is nt.float64:  # neuron kernels: float32 only (time)
                 continue
             n_state = len(model.state._fields)
             coeffs = [i64[::1] if isinstance(c, int) else f[::1] for c in _coefficient_kinds(model)]
             signatures[populations._module(model).run] = (
                 f[:, :, ::1], f[:, :, ::1], i64[::1], *([f2] * n_state), *coeffs, i64, *([f[:, :, ::1]] * n_state)
             )  # fmt: skip
+        signatures.update(_block_signatures(f, neurons=f is nt.float32))
         for kernel, sig in signatures.items():
             ptx, _ = cuda.compile_ptx(kernel.py_func, sig, cc=(8, 0))
             assert ".entry" in ptx
             compiled.append(f"{kernel.py_func.__name__}[{f}]")
     return {"simulated": False, "nvvm": True, "compiled": compiled}
+
+
+def _block_signatures(f: Any, neurons: bool) -> dict[Any, tuple[Any, ...]]:
+    """The per-step block kernels (and one block neuron kernel per model), for dtype ``f``."""
+    from numba import types as nt
+
+    from neuro.engine.cuda import _block_device as kd
+    from neuro.engine.cuda import blocks
+
+    i64, i32 = nt.int64, nt.int32
+    f2, f3, i2, geo = f[:, ::1], f[:, :, ::1], i64[:, ::1], i64[::1]
+    signatures: dict[Any, tuple[Any, ...]] = {
+        kd.add_external: (i64[::1], i32[::1], f[::1], nt.boolean, i64, i64, i64, f2),
+        kd.push: (f2, f2),
+        kd.project_direct: (f2, geo, geo, geo, f[::1], f[::1], nt.boolean, f2),
+        kd.project_ring: (f2, geo, geo, geo, f[::1], geo, i64, f3),
+        kd.ring_out: (f3, i64, f[::1], nt.boolean, f2, f3, nt.boolean),
+        kd.count_inputs: (f2, geo, i2, i2, geo),
+        kd.scale: (f2, f[::1], i2, f2, f3, nt.boolean, i64),
+        kd.delay: (f2, geo, i2, f3, f2, f3, nt.boolean, i64),
+    }
+    for name, model in MODELS.items() if neurons else ():
+        channels = 2 if name == "CubaEILIF" else 1
+        n_state = len(model.state._fields)
+        coeffs = [i64[::1] if isinstance(c, int) else f[::1] for c in _coefficient_kinds(model)]
+        signatures[blocks._neuron_module(model, channels).step] = (
+            i64, f2, f2, f3, nt.boolean, i2, i2, nt.float64[:, ::1], i64, *([f2] * n_state), *coeffs, *([f3] * n_state)
+        )  # fmt: skip
+    return signatures
 
 
 def _golden() -> Any:
@@ -327,6 +449,8 @@ def _golden() -> Any:
 def _coefficient_kinds(model: Any) -> list[Any]:
     """The coefficients of ``model`` from its first golden case (integer fields stay ints)."""
     golden = _golden()
+    if model.name == "CubaEILIF":  # not a golden case (it needs two input channels)
+        return list(model.discretize(model.params(), 1e-4, "exact"))
     _, method, kwargs, _ = next(c for c in golden.CASES.values() if c[0] == model.name)
     return list(model.discretize(model.params(**kwargs), golden.DT, method))
 
@@ -337,6 +461,7 @@ CASES: dict[str, Callable[..., dict[str, Any]]] = {
     "sparse": sparse_case,
     "neurons": neurons_case,
     "scatter": scatter_case,
+    "blocks": blocks_case,
     "unsupported": unsupported_case,
     "ptx": ptx_case,
 }
@@ -400,10 +525,19 @@ def test_scatter_kernels_agree_with_gather_kernels():
     }  # fmt: skip
 
 
-def test_recurrent_blocks_raise_a_typed_error_on_cuda():
+def test_recurrent_blocks_match_the_block_reference():
+    """Delayed recurrence, Delay/Scale/Linear cycles, CubaEILIF, direct projections with bias."""
+    for s in in_simulator("blocks", *BOTH):
+        for kernel in ("block_LIF", "block_CubaLIF", "block_CubaEILIF", "block_project_ring", "block_project_direct",
+                       "block_ring_out", "block_scale", "block_delay", "block_external", "block_push"):  # fmt: skip
+            assert s["launches"].get(kernel, 0) > 0, kernel
+        assert min(s["spikes"]) > 10
+
+
+def test_stdp_raises_a_typed_error_on_cuda():
     (s,) = in_simulator("unsupported")
-    assert "'pop'" in s["messages"][0]
-    assert "backend='numba'" in s["messages"][1]
+    assert "does not run STDP" in s["messages"][0]
+    assert "backend='numba'" in s["messages"][0]
 
 
 def test_every_kernel_compiles_for_a_device():
@@ -412,8 +546,9 @@ def test_every_kernel_compiles_for_a_device():
     (s,) = in_simulator("ptx", simulator=False)
     if not s["nvvm"]:
         pytest.skip(f"libNVVM not found (set CUDA_HOME; pip install nvidia-cuda-nvcc-cu12): {s['detail']}")
-    n_kernels = 9 + len(MODELS) - 1  # projections and densify, one population kernel per model
-    assert len(s["compiled"]) == 2 * n_kernels
+    # projections and densify, per-step block kernels: float32 and float64; one population
+    # kernel and one block neuron kernel per model: float32
+    assert len(s["compiled"]) == 2 * (9 + 8) + (len(MODELS) - 1) + len(MODELS)
 
 
 # ---- without a device ------------------------------------------------------------------------
@@ -444,7 +579,7 @@ def _device_or_skip() -> None:
 
 
 @pytest.mark.gpu
-@pytest.mark.parametrize("case", ["dense", "conv", "sparse", "neurons"])
+@pytest.mark.parametrize("case", ["dense", "conv", "sparse", "neurons", "blocks"])
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_gpu_matches_numba(case, dtype):
     _device_or_skip()

@@ -113,6 +113,8 @@ def launch(name: str, kernel: Any, n_threads: int, *args: Any) -> None:
     transfer to the host waits for them."""
     if n_threads <= 0:
         return
-    blocks = (int(n_threads) + THREADS_PER_BLOCK - 1) // THREADS_PER_BLOCK
-    kernel[blocks, THREADS_PER_BLOCK](*args)
+    # the simulator starts a Python thread for every thread of a block, idle ones included
+    per_block = min(THREADS_PER_BLOCK, int(n_threads)) if simulated() else THREADS_PER_BLOCK
+    blocks = (int(n_threads) + per_block - 1) // per_block
+    kernel[blocks, per_block](*args)
     launches[name] += 1

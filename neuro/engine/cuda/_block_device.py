@@ -1,0 +1,150 @@
+"""The per-step Numba-CUDA kernels of recurrent blocks (:mod:`neuro.engine.cuda.blocks`).
+
+Every kernel works on all samples of the batch at once: buffers are ``(B, n)`` (ring buffers
+``(B, slots, n)``, emitted outputs ``(T, B, n)``), and thread ``b * n + o`` owns element ``o``
+of sample ``b``, so no two threads of a launch write one element and no atomics are needed.
+A thread sums its contributions in the order of the CPU block loop (active inputs ascending,
+then synapses in CSR order). ``numba.cuda`` is a module global here, as the simulator needs.
+"""
+
+from numba import cuda
+
+from neuro.engine.cuda._device import frame_of
+
+
+@cuda.jit
+def add_external(ptr, idx, val, weighted, k0, n_events, t, inp):
+    """Add the external events of step ``t`` (entries ``k0 .. k0 + n_events``) to ``inp``."""
+    e = cuda.grid(1)
+    if e >= n_events:
+        return
+    k = k0 + e
+    b = frame_of(ptr, k) - t * inp.shape[0]
+    inp[b, idx[k]] += val[k] if weighted else val[0]
+
+
+@cuda.jit
+def push(y, inp):
+    """Deliver a node's step output ``y`` into a successor's input buffer (non-zero entries)."""
+    thread = cuda.grid(1)
+    batch, n = y.shape
+    if thread >= batch * n:
+        return
+    b = thread // n
+    o = thread - b * n
+    v = y[b, o]
+    if v != 0:
+        inp[b, o] += v
+
+
+@cuda.jit
+def project_direct(x, col_ptr, col_syn, col_pre, weights, bias, has_bias, inp):
+    """A projection that writes straight into a neuron successor's input ``inp``."""
+    thread = cuda.grid(1)
+    batch, n_out = inp.shape
+    if thread >= batch * n_out:
+        return
+    b = thread // n_out
+    o = thread - b * n_out
+    acc = inp[b, o]
+    for e in range(col_ptr[o], col_ptr[o + 1]):
+        a = x[b, col_pre[e]]
+        if a != 0:
+            acc += a * weights[col_syn[e]]
+    if has_bias:
+        acc += bias[o]
+    inp[b, o] = acc
+
+
+@cuda.jit
+def project_ring(x, col_ptr, col_syn, col_pre, weights, delays, t, ring):
+    """A projection into its ring buffer: synapse ``s`` delivers at step ``t + delays[s]``."""
+    thread = cuda.grid(1)
+    batch, slots, n_out = ring.shape
+    if thread >= batch * n_out:
+        return
+    b = thread // n_out
+    o = thread - b * n_out
+    for e in range(col_ptr[o], col_ptr[o + 1]):
+        a = x[b, col_pre[e]]
+        if a != 0:
+            s = col_syn[e]
+            ring[b, (t + delays[s]) % slots, o] += a * weights[s]
+
+
+@cuda.jit
+def ring_out(ring, t, bias, has_bias, y, out, emit):
+    """Take the slot of step ``t`` (plus the bias) as the step output ``y``; clear the slot."""
+    thread = cuda.grid(1)
+    batch, slots, n_out = ring.shape
+    if thread >= batch * n_out:
+        return
+    b = thread // n_out
+    o = thread - b * n_out
+    slot = t % slots
+    v = ring[b, slot, o]
+    if has_bias:
+        v += bias[o]
+    ring[b, slot, o] = 0
+    y[b, o] = v
+    if emit:
+        out[t, b, o] = v
+
+
+@cuda.jit
+def count_inputs(x, fanout, n_in, effective, non_binary):
+    """A projection's counts of its step input (then cleared): non-zero inputs, the synapses
+    they reach, whether a value is not 1."""
+    thread = cuda.grid(1)
+    batch, n = x.shape
+    if thread >= batch * n:
+        return
+    b = thread // n
+    j = thread - b * n
+    a = x[b, j]
+    if a != 0:
+        n_in[b, j] += 1
+        effective[b, j] += fanout[j]
+        if a != 1:
+            non_binary[0] = 1
+    x[b, j] = 0
+
+
+@cuda.jit
+def scale(x, w, n_in, y, out, emit, t):
+    thread = cuda.grid(1)
+    batch, n = x.shape
+    if thread >= batch * n:
+        return
+    b = thread // n
+    j = thread - b * n
+    a = x[b, j]
+    v = a * 0
+    if a != 0:
+        n_in[b, j] += 1
+        v = w[j] * a
+    x[b, j] = 0
+    y[b, j] = v
+    if emit:
+        out[t, b, j] = v
+
+
+@cuda.jit
+def delay(x, delays, n_in, ring, y, out, emit, t):
+    thread = cuda.grid(1)
+    batch, slots, n = ring.shape
+    if thread >= batch * n:
+        return
+    b = thread // n
+    j = thread - b * n
+    a = x[b, j]
+    if a != 0:
+        n_in[b, j] += 1
+        ring[b, (t + delays[j]) % slots, j] += a
+    x[b, j] = 0
+    slot = t % slots
+    v = ring[b, slot, j]
+    ring[b, slot, j] = 0
+    y[b, j] = v
+    if emit:
+        out[t, b, j] = v
