@@ -40,6 +40,7 @@ import numpy as np
 
 from neuro.core.neurons import MODELS
 from neuro.engine._recurrent_numba import typed_update
+from neuro.engine.kernels import prefetch
 from neuro.engine.plasticity import depress, normalize_incoming, potentiate
 
 
@@ -330,6 +331,7 @@ def _projection(w: _Writer, block: list[BlockNode], k: int, d: int) -> None:
     b = block[k]
     _take(w, k, d)
     d1 = d + 1
+    _prefetch_next_row(w, k, d1)
     w(d1, "if a != 1:")
     w(d1 + 1, f"c{k}_nb = 1")
     if b.rule is not None:
@@ -364,6 +366,18 @@ def _projection(w: _Writer, block: list[BlockNode], k: int, d: int) -> None:
         w(d, f"for o in range(k{k}_bias.shape[0]):")
         w(d + 1, f"k{k}_ring[slot, o] += k{k}_bias[o]")
     _scan_ring(w, block, k, d)
+
+
+def _prefetch_next_row(w: _Writer, k: int, d: int) -> None:
+    """Prefetch the CSR row (indices and weights, one line per 16 entries) of the next
+    touched input while this one is delivered: rows of random presynaptic neurons miss the
+    caches in large networks."""
+    w(d, f"if q + 1 < k{k}_tc:")
+    w(d + 1, f"jn = k{k}_tl[q + 1]")
+    w(d + 1, f"for s in range(k{k}_indptr[jn], k{k}_indptr[jn + 1], 16):")
+    w(d + 2, f"prefetch(k{k}_indices, s)")
+    w(d + 2, f"prefetch(k{k}_w, s)")
+    w(d + 2, f"prefetch(k{k}_w, s + 8)")
 
 
 def _scan_ring(w: _Writer, block: list[BlockNode], k: int, d: int) -> None:

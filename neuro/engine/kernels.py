@@ -5,7 +5,8 @@ Every kernel walks the events of each frame (``f = t * B + b``, see
 
 * :func:`dense_events`: add the weight column of each active input (``wt`` is the transposed,
   contiguous ``(n_in, n_out)`` weight), times its value for non-binary events;
-* :func:`conv_events`: scatter one kernel per input event into a channels-last output;
+* :func:`conv_events`: scatter one kernel per input event into a channels-last scratch per
+  frame, written out as ``(F, C, Ho, Wo)`` with the bias added;
 * :func:`pool_events`: add each event to the pooling windows that contain it;
 * :func:`sparse_events`: walk the CSR row of each active input, with per-synapse delays
   delivering into later frames.
@@ -19,6 +20,7 @@ effective synaptic operations, the sum of ``fanout[j]`` (non-zero weights reache
 from __future__ import annotations
 
 import numba
+import numpy as np
 
 
 @numba.njit(cache=True)
@@ -41,15 +43,29 @@ def dense_events(ptr, idx, val, weighted, wt, fanout, out):  # pragma: no cover 
 
 
 @numba.njit(cache=True)
-def conv_events(ptr, idx, val, weighted, wk, cin_g, height, width, geometry, fanout, out):  # pragma: no cover
+def conv_events(ptr, idx, val, weighted, wk, wrow, cin_g, height, width, geometry, fanout, bias, out):  # pragma: no cover
     """``wk[c, ky, kx, o]`` is the weight from input channel ``c`` to output channel
-    ``(c // cin_g) * cout_g + o``; ``geometry = (sy, sx, py, px, dy, dx)``; ``out`` is
-    ``(F, Ho, Wo, C_out)``."""
+    ``(c // cin_g) * cout_g + o``; ``wrow[c, ky, m * cout_g + o] = wk[c, ky, kw - 1 - m, o]`` (the
+    kernel rows flipped, for the contiguous path); ``geometry = (sy, sx, py, px, dy, dx)``;
+    ``out`` is ``(F, C_out, Ho, Wo)`` and receives ``bias[o]`` plus the correlation.
+
+    Each frame is accumulated in a channels-last scratch ``(Ho, Wo, C_out)`` (cache-resident),
+    then written out channel by channel with the bias added. With unit stride and dilation and
+    one group, the outputs an event reaches in one kernel row are one contiguous run of the
+    scratch (``kw * C_out`` values at most, cut at the borders once per event): one loop with
+    unsigned indices (no wraparound checks), which the compiler vectorises.
+    """
     sy, sx, py, px, dy, dx = geometry[0], geometry[1], geometry[2], geometry[3], geometry[4], geometry[5]
     kh, kw, cout_g = wk.shape[1], wk.shape[2], wk.shape[3]
-    ho, wo = out.shape[1], out.shape[2]
+    c_out, ho, wo = out.shape[1], out.shape[2], out.shape[3]
     hw = height * width
     n_frames = ptr.shape[0] - 1
+    contiguous = sy == 1 and sx == 1 and dy == 1 and dx == 1 and cout_g == c_out
+    unit = sy == 1 and sx == 1
+    rowlen = wo * c_out
+    scratch = np.zeros(ho * rowlen, out.dtype)
+    wflat = wrow.reshape(-1)
+    kwc = kw * c_out
     synops = 0
     for f in range(n_frames):
         for k in range(ptr[f], ptr[f + 1]):
@@ -60,8 +76,21 @@ def conv_events(ptr, idx, val, weighted, wk, cin_g, height, width, geometry, fan
             y = r // width
             x = r - y * width
             a = val[k] if weighted else val[0]
+            if contiguous:
+                base = x + px - (kw - 1)  # output column of the last kernel column
+                m0 = max(0, -base)
+                m1 = min(kw - 1, wo - 1 - base)
+                ky0 = max(0, y + py - ho + 1)
+                ky1 = min(kh - 1, y + py)
+                n = numba.uint64(max(0, (m1 + 1 - m0) * c_out))
+                for ky in range(ky0, ky1 + 1):
+                    s0 = numba.uint64((y + py - ky) * rowlen + (base + m0) * c_out)
+                    w0 = numba.uint64((c * kh + ky) * kwc + m0 * c_out)
+                    for i in range(n):
+                        scratch[s0 + i] += a * wflat[w0 + i]
+                continue
             g0 = (c // cin_g) * cout_g
-            if sy == 1 and sx == 1:
+            if unit:
                 # unit stride: the valid taps form ranges, no division per tap
                 ky0 = max(0, (y + py - ho + dy) // dy)
                 ky1 = min(kh - 1, (y + py) // dy)
@@ -70,9 +99,9 @@ def conv_events(ptr, idx, val, weighted, wk, cin_g, height, width, geometry, fan
                 for ky in range(ky0, ky1 + 1):
                     oy = y + py - ky * dy
                     for kx in range(kx0, kx1 + 1):
-                        ox = x + px - kx * dx
+                        s0 = oy * rowlen + (x + px - kx * dx) * c_out + g0
                         for o in range(cout_g):
-                            out[f, oy, ox, g0 + o] += a * wk[c, ky, kx, o]
+                            scratch[s0 + o] += a * wk[c, ky, kx, o]
                 continue
             for ky in range(kh):
                 ny = y + py - ky * dy
@@ -88,8 +117,15 @@ def conv_events(ptr, idx, val, weighted, wk, cin_g, height, width, geometry, fan
                     ox = nx // sx
                     if ox >= wo:
                         continue
+                    s0 = oy * rowlen + ox * c_out + g0
                     for o in range(cout_g):
-                        out[f, oy, ox, g0 + o] += a * wk[c, ky, kx, o]
+                        scratch[s0 + o] += a * wk[c, ky, kx, o]
+        for o in range(c_out):
+            b = bias[o]
+            for oy in range(ho):
+                for ox in range(wo):
+                    out[f, o, oy, ox] = scratch[oy * rowlen + ox * c_out + o] + b
+        scratch[:] = 0
     return synops
 
 
@@ -137,3 +173,29 @@ def sparse_events(ptr, idx, val, weighted, indptr, indices, weights, delay_steps
                         continue
                 out[g, indices[s]] += a * weights[s]
     return synops
+
+
+def _prefetch_typer(typingctx, arr, idx):  # pragma: no cover - compiled
+    from llvmlite import ir
+    from numba.core import cgutils, types
+
+    if not isinstance(arr, types.Array) or not isinstance(idx, types.Integer):
+        return None
+
+    def codegen(context, builder, sig, args):
+        ary = context.make_array(sig.args[0])(context, builder, args[0])
+        ptr = builder.gep(ary.data, [args[1]])
+        i8p, i32 = ir.IntType(8).as_pointer(), ir.IntType(32)
+        fn = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32]), "llvm.prefetch.p0"
+        )
+        builder.call(fn, [builder.bitcast(ptr, i8p), i32(0), i32(3), i32(1)])  # read, keep in all levels, data
+        return context.get_dummy_value()
+
+    return types.void(arr, idx), codegen
+
+
+prefetch = numba.extending.intrinsic(_prefetch_typer)
+"""``prefetch(a, i)`` in compiled code: ask the CPU to load the cache line of ``a[i]`` (no
+bounds test; a prefetch never faults). The recurrent loops fetch the CSR rows of the next
+spiking input while they deliver the current one."""
