@@ -40,7 +40,7 @@ import statistics
 import sys
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -566,15 +566,21 @@ def format_agreement(report: AgreementReport) -> str:
 # ---------------------------------------------------------------- timing
 
 
-def train_epoch(model: nn.Module, opt: torch.optim.Optimizer, batches: list[tuple[torch.Tensor, torch.Tensor]]) -> float:
-    """Forward, backward and Adam step over ``batches``; wall-clock seconds."""
-    t0 = time.perf_counter()
+def train_epoch(
+    model: nn.Module, opt: torch.optim.Optimizer, batches: list[tuple[torch.Tensor, torch.Tensor]]
+) -> tuple[float, float]:
+    """Forward, backward and Adam step over ``batches``; wall-clock and process CPU seconds.
+
+    The CPU time (all threads of the process, user and system) is less disturbed by other
+    processes on a shared machine than the wall-clock time, which counts the time spent waiting
+    for a core."""
+    t0, c0 = time.perf_counter(), time.process_time()
     for x_seq, y in batches:
         opt.zero_grad(set_to_none=True)
         loss = F.cross_entropy(model(x_seq).sum(0), y)
         loss.backward()
         opt.step()
-    return time.perf_counter() - t0
+    return time.perf_counter() - t0, time.process_time() - c0
 
 
 @dataclass
@@ -584,10 +590,15 @@ class Timing:
     warmup_s: float
     epoch_s: list[float]
     note: str = ""
+    cpu_s: list[float] = field(default_factory=list)
 
     @property
     def median(self) -> float:
         return statistics.median(self.epoch_s)
+
+    @property
+    def cpu_median(self) -> float:
+        return statistics.median(self.cpu_s)
 
 
 def run_timing(
@@ -610,11 +621,12 @@ def run_timing(
     for epoch in range(epochs + 1):
         batches = make_batches(x, y, batch_size, seed + epoch, max_batches)  # the same order for everyone
         for f, opt, t in zip(frameworks, optimizers, timings, strict=True):
-            s = train_epoch(f.model, opt, batches)
+            s, cpu = train_epoch(f.model, opt, batches)
             if epoch == 0:
                 t.warmup_s = s
             else:
                 t.epoch_s.append(s)
+                t.cpu_s.append(cpu)
             log(f"  epoch {epoch}{' (warm-up)' if epoch == 0 else ''}: {f.name} {s:.2f} s")
     return timings
 
@@ -628,14 +640,16 @@ def format_table(timings: list[Timing], n_batches: int, batch_size: int, full_ba
     full = full_batches or n_batches
     lines = [
         f"| framework | version | s per epoch of {n_batches} batches (median) | min | warm-up | ms per batch | "
-        f"neuro / framework | s per full epoch ({full} batches, est.) |",
-        "|---|---|---|---|---|---|---|---|",
+        f"neuro / framework | s per full epoch ({full} batches, est.) | CPU s per epoch (median) | neuro / framework (CPU) |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for t in timings:
         ratio = "–" if neuro is None else f"{neuro.median / t.median:.2f}"
+        cpu_ratio = "–" if neuro is None else f"{neuro.cpu_median / t.cpu_median:.2f}"
         lines.append(
             f"| {t.name} | {t.version} | {t.median:.2f} | {min(t.epoch_s):.2f} | {t.warmup_s:.2f} | "
-            f"{1000 * t.median / n_batches:.0f} | {ratio} | {t.median * full / n_batches:.1f} |"
+            f"{1000 * t.median / n_batches:.0f} | {ratio} | {t.median * full / n_batches:.1f} | "
+            f"{t.cpu_median:.2f} | {cpu_ratio} |"
         )
     return "\n".join(lines)
 
@@ -646,10 +660,11 @@ def goal_verdict(timings: list[Timing]) -> str:
     if "neuro" not in by_name:
         return "neuro was not timed."
     parts = []
+    cpu = {t.name: t.cpu_median for t in timings}
     for peer, limit, label in (("snnTorch", 0.5, "≤ 0.5 × snnTorch"), ("Norse", 1.0, "≤ 1.0 × Norse")):
         if peer in by_name:
-            r = by_name["neuro"] / by_name[peer]
-            parts.append(f"neuro {label}: measured {r:.2f} × → {'met' if r <= limit else 'NOT met'}")
+            r, r_cpu = by_name["neuro"] / by_name[peer], cpu["neuro"] / cpu[peer]
+            parts.append(f"neuro {label}: measured {r:.2f} × (CPU time {r_cpu:.2f} ×) → {'met' if r <= limit else 'NOT met'}")
         else:
             parts.append(f"neuro {label}: {peer} not installed")
     return "; ".join(parts)
@@ -749,14 +764,20 @@ to {args.time_bins} frames of (2, 34, 34) event counts and held in memory (loadi
 of {args.batch_size} in the same seeded order for every framework. An epoch here is the first {n_batches}
 batches of a fresh permutation (the whole split is {full} batches; the last column scales the
 median to it). One warm-up epoch, then the median of {args.epochs} epochs; the frameworks take turns
-epoch by epoch, so load changes on the shared machine hit all of them.
+epoch by epoch, so load changes on the shared machine hit all of them. The CPU columns are the
+process CPU time (user and system, all threads) of the same epochs: other processes on the
+machine inflate it less than the wall-clock time.
 
 How each library is used:
 
 - neuro: `nt.Sequential` of `torch.nn` layers and `nt.Neurons(lif.Params(tau, r = 1/(1 − β),
   v_threshold = 1, reset=ResetSubtract()), dt, surrogate=ArcTan())`; stateless layers run on
-  all steps at once (time folded into the batch). `fused=False` is the same module with the
-  generic per-step `lif.update` instead of the fused multi-step kernel.
+  all steps at once (time folded into the batch, convolutions in channels-last order). Each
+  `Neurons` followed by a `MaxPool2d` runs as one compiled kernel over the whole sequence
+  (`neuro.torch.fused.run_pooled`): each step's spikes are pooled while in cache, so the hidden
+  spike sequences and the pooling indices are never stored, and the backward recomputes the
+  membrane from the saved input instead of storing it. `fused=False` is the same module with the
+  generic per-step `lif.update` and torch's max pooling.
 - snnTorch: `snn.Leaky(beta=β, spike_grad=surrogate.atan(), reset_mechanism="subtract")` in a
   Python loop over time, as in its tutorials, with `reset_delay=False`, which subtracts the
   threshold in the step that spikes. snnTorch's default (`reset_delay=True`) subtracts it in the
@@ -806,11 +827,15 @@ membrane through the reset only in steps that spiked). Forward outputs are ident
   membrane stays above threshold without firing. With the default `reset_delay=True` the
   subtraction comes one step late and undecayed (`v ← β·v + I − z_(t−1)·ϑ`).
 
-Allocator note (a separate development measurement, 2 batches × 2 timed epochs, same machine):
-glibc serves each tensor above its mmap threshold (at most 32 MB) with fresh pages, so every
-large temporary costs page faults (the full run above spent about a third of its CPU time in the
-kernel). A whole-sequence tensor of the first layer is 20 × 64 × 12 × 30 × 30 × 4 B = 55 MB, and
-the fused neuro kernel and SpikingJelly allocate several per step of training. With
+Allocator note (a separate development measurement, 2 batches × 2 timed epochs, same machine,
+taken before neuro fused the neurons with the pooling): glibc serves each tensor above its mmap
+threshold (at most 32 MB) with fresh pages, so every large temporary costs page faults (a full
+run then spent about a third of its CPU time in the kernel). A whole-sequence tensor of the first
+layer is 20 × 64 × 12 × 30 × 30 × 4 B = 55 MB (the convolution's output is one in every framework
+that folds time into the batch); the fused LIF-and-pooling kernel now allocates one more per step
+of training (the input gradient), where the separate kernel and pooling allocated four (membrane,
+spikes, the pooling's input gradient, the input gradient) and 28 MB of pooling indices, and
+SpikingJelly allocates several. With
 `MALLOC_MMAP_THRESHOLD_=4294967296 MALLOC_TRIM_THRESHOLD_=4294967296` (same command with
 `--only neuro "neuro (fused=False)" snnTorch SpikingJelly --batches 2 --epochs 2 --no-docs`) the
 times per batch went from 1007 to 513 ms (neuro), 737 to 586 ms (neuro, fused=False), 530 to
