@@ -184,6 +184,8 @@ class ConvOp(Projection):
             g = c // cin_g
             wk[c] = w[g * self.cout_g : (g + 1) * self.cout_g, c % cin_g].transpose(1, 2, 0)
         self.wk = wk
+        self.wrow = np.ascontiguousarray(wk[:, :, ::-1, :].reshape(c_in, kh, kw * self.cout_g))
+        self.geometry = np.array([*self.stride, *self.padding, *self.dilation], np.int64)
         self.nnz_fanout = self._fanout(np.count_nonzero(wk, axis=3))
         self.dense_fanout = int(self._fanout(np.full(wk.shape[:3], self.cout_g)).sum())
 
@@ -213,13 +215,13 @@ class ConvOp(Projection):
             from neuro.engine import kernels
 
             val, weighted = _values(ev, self.dtype)
-            out = np.zeros((frames, ho, wo, c_out), self.dtype)
-            geometry = np.array([*self.stride, *self.padding, *self.dilation], np.int64)
+            out = np.empty((frames, c_out, ho, wo), self.dtype)
             synops = kernels.conv_events(
-                ev.ptr, ev.idx, val, weighted, self.wk, self.cin_g, self.in2[1], self.in2[2], geometry, self.nnz_fanout, out
-            )
-            out = out.transpose(0, 3, 1, 2)
-        elif backend == "cuda":
+                ev.ptr, ev.idx, val, weighted, self.wk, self.wrow, self.cin_g, self.in2[1], self.in2[2], self.geometry,
+                self.nnz_fanout, self.bias, out,
+            )  # fmt: skip
+            return out.reshape(ev.n_steps, ev.batch, *self.out_shape), synops
+        if backend == "cuda":
             from neuro.engine.cuda import arrays
             from neuro.engine.cuda import kernels as cuda_kernels
 
