@@ -7,7 +7,8 @@ Every kernel walks the events of each frame (``f = t * B + b``, see
   contiguous ``(n_in, n_out)`` weight), times its value for non-binary events;
 * :func:`conv_events`: scatter one kernel per input event into a channels-last scratch per
   frame, written out as ``(F, C, Ho, Wo)`` with the bias added;
-* :func:`pool_events`: add each event to the pooling windows that contain it;
+* :func:`pool_events`: add each event to the pooling windows that contain it, and emit the
+  window sums as events;
 * :func:`sparse_events`: walk the CSR row of each active input, with per-synapse delays
   delivering into later frames.
 
@@ -130,13 +131,26 @@ def conv_events(ptr, idx, val, weighted, wk, wrow, cin_g, height, width, geometr
 
 
 @numba.njit(cache=True)
-def pool_events(ptr, idx, val, weighted, height, width, geometry, out):  # pragma: no cover
-    """Window sums; ``geometry = (kh, kw, sy, sx, py, px)``; ``out`` is ``(F, C, Ho, Wo)``."""
+def pool_events(ptr, idx, val, weighted, channels, height, width, geometry, ho, wo, scale):  # pragma: no cover
+    """Window sums, times ``scale``, as events: ``(ptr, idx, val, binary)`` over the flat
+    ``(C, Ho, Wo)`` output (``val`` in ``val``'s dtype; ``binary`` when every value is 1);
+    ``geometry = (kh, kw, sy, sx, py, px)``. Each frame is summed in a dense scratch, whose
+    non-zero entries are then read out in increasing order (and the scratch cleared)."""
     kh, kw, sy, sx, py, px = geometry[0], geometry[1], geometry[2], geometry[3], geometry[4], geometry[5]
-    ho, wo = out.shape[2], out.shape[3]
     hw = height * width
+    n_out = channels * ho * wo
     n_frames = ptr.shape[0] - 1
+    windows = ((kh + sy - 1) // sy) * ((kw + sx - 1) // sx)  # windows one input can fall in, at most
+    cap = min(n_frames * n_out, idx.shape[0] * windows)
+    optr = np.zeros(n_frames + 1, np.int64)
+    oidx = np.empty(cap, np.int32)
+    oval = np.empty(cap, val.dtype)
+    scratch = np.zeros(n_out, val.dtype)
+    touched = np.empty(n_out, np.int64)
+    m = 0
+    binary = True
     for f in range(n_frames):
+        n_touched = 0
         for k in range(ptr[f], ptr[f + 1]):
             j = idx[k]
             c = j // hw
@@ -150,7 +164,35 @@ def pool_events(ptr, idx, val, weighted, height, width, geometry, out):  # pragm
             ox1 = min(wo - 1, x // sx)
             for oy in range(oy0, oy1 + 1):
                 for ox in range(ox0, ox1 + 1):
-                    out[f, c, oy, ox] += a
+                    o = (c * ho + oy) * wo + ox
+                    if scratch[o] == 0 and n_touched < n_out:
+                        touched[n_touched] = o
+                        n_touched += 1
+                    scratch[o] += a
+        # the touched outputs in increasing order: a sort of the few, or a scan of all
+        if n_touched * 16 < n_out:
+            order = np.unique(touched[:n_touched])
+            for o in order:
+                v = scratch[o]
+                if v != 0:
+                    v = v * scale
+                    oidx[m] = o
+                    oval[m] = v
+                    binary = binary and v == 1
+                    m += 1
+                scratch[o] = 0
+        else:
+            for o in range(n_out):
+                v = scratch[o]
+                if v != 0:
+                    v = v * scale
+                    oidx[m] = o
+                    oval[m] = v
+                    binary = binary and v == 1
+                    m += 1
+                    scratch[o] = 0
+        optr[f + 1] = m
+    return optr, oidx[:m].copy(), oval[:m].copy(), binary
 
 
 @numba.njit(cache=True)

@@ -266,19 +266,31 @@ class PoolOp(Op):
         self.stride = tuple(int(s) for s in node.stride)
         self.padding = tuple(int(p) for p in node.padding)
         self.scale = 1.0 / (self.kernel[0] * self.kernel[1]) if isinstance(node, ir.AvgPool2d) else 1.0
+        self.geometry = np.array([*self.kernel, *self.stride, *self.padding], np.int64)
+
+    def step(self, signal: Signal, backend: str, n_steps: int, batch: int, record: tuple[str, ...] = ()) -> Step:
+        """On ``numba`` the output is the kernel's events, which the next projection takes as they are."""
+        out = self._events(as_events(signal)) if backend == "numba" else self.run(signal, backend)
+        return Step(out, self.counts(signal, n_steps, batch))
+
+    def _events(self, ev: Events) -> Events:
+        from neuro.engine import kernels
+
+        c, ho, wo = self.out_shape
+        val, weighted = _values(ev, self.dtype)
+        ptr, idx, val, binary = kernels.pool_events(
+            ev.ptr, ev.idx, val, weighted, c, self.in_shape[1], self.in_shape[2], self.geometry, ho, wo,
+            self.dtype.type(self.scale),
+        )  # fmt: skip
+        return Events(ptr, idx, None if binary else val, ev.n_steps, ev.batch, self.out_shape)
 
     def run(self, signal: Signal, backend: str) -> np.ndarray:
         ev = as_events(signal)
         frames = ev.n_steps * ev.batch
         c, ho, wo = self.out_shape
         if backend == "numba":
-            from neuro.engine import kernels
-
-            out = np.zeros((frames, c, ho, wo), self.dtype)
-            val, weighted = _values(ev, self.dtype)
-            geometry = np.array([*self.kernel, *self.stride, *self.padding], np.int64)
-            kernels.pool_events(ev.ptr, ev.idx, val, weighted, self.in_shape[1], self.in_shape[2], geometry, out)
-        elif backend == "cuda":
+            return self._events(ev).to_dense(self.dtype)
+        if backend == "cuda":
             from neuro.engine.cuda import arrays
             from neuro.engine.cuda import kernels as cuda_kernels
 
