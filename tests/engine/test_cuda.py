@@ -341,20 +341,56 @@ def _compare_block(graph: ir.Graph, nodes: list[str], external: dict[str, Any], 
     return {"simulated": arrays.simulated(), **summary}
 
 
-def unsupported_case() -> dict[str, Any]:
-    """STDP raises a typed error on cuda."""
+def stdp_case(dtype: str) -> dict[str, Any]:
+    """STDP with hard bounds, soft bounds and normalisation, sparse and dense projections, three
+    samples (the weights carry over): weights, spikes, counts against the block reference."""
     from neuro.engine.cuda import arrays
     from neuro.engine.plasticity import STDP
+    from neuro.engine.recurrent import run_block
 
-    rng = np.random.default_rng(6)
-    graph = ir.Graph.sequential(
-        ir.Input(shape=(4,)), ir.Linear(weight=rng.uniform(0, 0.5, (3, 4))), ir.LIF(tau=1e-2), ir.Output(),
-        metadata={"dt": 1e-3},
-    )  # fmt: skip
-    proj = list(graph.nodes)[1]
-    with pytest.raises(BackendUnavailableError, match="STDP") as info:
-        run(graph, np.ones((3, 1, 4)), backend="cuda", plasticity={proj: STDP()})
-    return {"simulated": arrays.simulated(), "messages": [str(info.value)]}
+    rng = np.random.default_rng(7)
+    n_pre, n_post, n_steps = 4, 3, 30
+    pre = (rng.random((n_steps, 3, n_pre)) < 0.25).astype(float)
+    kicks = 100.0 * (rng.random((n_steps, 3, n_post)) < 0.1)  # forced post spikes
+    before = dict(arrays.launches)
+    n_spikes, weights_moved = 0, 0
+    exact = np.dtype(dtype) == np.float64
+    for dense in (False, True):
+        if dense:
+            proj = ir.Linear(np.full((n_post, n_pre), 0.1))
+        else:
+            indptr, indices = np.arange(n_pre + 1) * n_post, np.tile(np.arange(n_post), n_pre)
+            proj = ir.SparseLinear((n_post, n_pre), indptr, indices, np.full(n_pre * n_post, 0.1))
+        graph = ir.Graph(
+            {"in": ir.Input((n_pre,)), "proj": proj, "pop": ir.LIF(tau=1e-3, v_threshold=1.0), "out": ir.Output()},
+            [("in", "proj"), ("proj", "pop"), ("pop", "out")],
+            {"dt": 1e-3},
+        )
+        for rule in (
+            STDP(0.02, 0.02, 0.05, 0.06, 0.0, 0.3),
+            STDP(0.01, 0.04, 0.05, 0.04, 0.0, 1.0, multiplicative=True),
+            STDP(0.02, 0.02, 0.02, 0.01, 0.0, 1.0, normalize=1.5),
+        ):
+            got, ref = (
+                run_block(
+                    graph, ["proj", "pop"], {"proj": pre, "pop": kicks}, n_steps, 3, 1e-3, backend=backend,
+                    dtype=np.dtype(dtype), plasticity={"proj": rule}, record={"pop": ["v"]} if dense else None,
+                )
+                for backend in ("cuda", "numpy")
+            )  # fmt: skip
+            if exact and arrays.simulated():
+                np.testing.assert_array_equal(got.weights["proj"], ref.weights["proj"])
+                assert set(got.traces) == set(ref.traces)
+                for key, trace in ref.traces.items():
+                    np.testing.assert_array_equal(got.traces[key], trace)
+            else:
+                np.testing.assert_allclose(got.weights["proj"], ref.weights["proj"], rtol=1e-5, atol=1e-6)
+            np.testing.assert_array_equal(got.outputs["pop"].to_dense(), ref.outputs["pop"].to_dense())
+            assert got.counts == ref.counts
+            n_spikes += len(ref.outputs["pop"])
+            weights_moved += int(not np.allclose(ref.weights["proj"], 0.1))
+    launched = {k: v - before.get(k, 0) for k, v in arrays.launches.items() if v > before.get(k, 0)}
+    return {"simulated": arrays.simulated(), "launches": launched, "spikes": n_spikes, "moved": weights_moved}
 
 
 def ptx_case() -> dict[str, Any]:
@@ -431,6 +467,10 @@ def _block_signatures(f: Any, neurons: bool) -> dict[Any, tuple[Any, ...]]:
         kd.count_inputs: (f2, geo, i2, i2, geo),
         kd.scale: (f2, f[::1], i2, f2, f3, nt.boolean, i64),
         kd.delay: (f2, geo, i2, f3, f2, f3, nt.boolean, i64),
+        kd.decay: (f[::1], f[::1], i64),
+        kd.plastic_inputs: (f2, geo, i32[::1], f[::1], i2, i2, geo, f[::1], f[::1], f[::1]),
+        kd.potentiate_post: (f2, geo, geo, geo, f[::1], f[::1], f[::1], f[::1]),
+        kd.normalize: (f[::1], geo, geo, f[::1]),
     }
     for name, model in MODELS.items() if neurons else ():
         channels = 2 if name == "CubaEILIF" else 1
@@ -465,7 +505,7 @@ CASES: dict[str, Callable[..., dict[str, Any]]] = {
     "neurons": neurons_case,
     "scatter": scatter_case,
     "blocks": blocks_case,
-    "unsupported": unsupported_case,
+    "stdp": stdp_case,
     "ptx": ptx_case,
 }
 
@@ -537,10 +577,12 @@ def test_recurrent_blocks_match_the_block_reference():
         assert min(s["spikes"]) > 10
 
 
-def test_stdp_raises_a_typed_error_on_cuda():
-    (s,) = in_simulator("unsupported")
-    assert "does not run STDP" in s["messages"][0]
-    assert "backend='numba'" in s["messages"][0]
+def test_stdp_matches_the_block_reference():
+    for s in in_simulator("stdp", *BOTH):
+        assert s["moved"] == 6  # every rule changed the weights, sparse and dense
+        assert s["spikes"] > 20
+        for kernel in ("block_stdp_decay", "block_stdp_depress", "block_stdp_potentiate", "block_stdp_normalize"):
+            assert s["launches"].get(kernel, 0) > 0, kernel
 
 
 def test_every_kernel_compiles_for_a_device():
@@ -551,7 +593,7 @@ def test_every_kernel_compiles_for_a_device():
         pytest.skip(f"libNVVM not found (set CUDA_HOME; pip install nvidia-cuda-nvcc-cu12): {s['detail']}")
     # projections and densify, per-step block kernels: float32 and float64; one population
     # kernel and one block neuron kernel per model: float32
-    assert len(s["compiled"]) == 2 * (9 + 8) + (len(MODELS) - 1) + len(MODELS)
+    assert len(s["compiled"]) == 2 * (9 + 12) + (len(MODELS) - 1) + len(MODELS)
 
 
 # ---- without a device ------------------------------------------------------------------------

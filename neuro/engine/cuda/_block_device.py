@@ -9,18 +9,20 @@ then synapses in CSR order). ``numba.cuda`` is a module global here, as the simu
 
 from numba import cuda
 
+from neuro.engine import plasticity
 from neuro.engine.cuda._device import frame_of
+from neuro.engine.cuda.populations import device_function
 
 
 @cuda.jit
-def add_external(ptr, idx, val, weighted, k0, n_events, t, inp):
-    """Add the external events of step ``t`` (entries ``k0 .. k0 + n_events``) to ``inp``."""
+def add_external(ptr, idx, val, weighted, k0, n_events, frame0, inp):
+    """Add the external events ``k0 .. k0 + n_events`` (of frames ``frame0 ..``, one per row of
+    ``inp``) to ``inp``."""
     e = cuda.grid(1)
     if e >= n_events:
         return
     k = k0 + e
-    b = frame_of(ptr, k) - t * inp.shape[0]
-    inp[b, idx[k]] += val[k] if weighted else val[0]
+    inp[frame_of(ptr, k) - frame0, idx[k]] += val[k] if weighted else val[0]
 
 
 @cuda.jit
@@ -148,3 +150,63 @@ def delay(x, delays, n_in, ring, y, out, emit, t):
     y[b, j] = v
     if emit:
         out[t, b, j] = v
+
+
+# --- STDP (one sample at a time: the weights carry over from sample to sample) ----------------
+
+_depress = device_function(plasticity.depress)
+_potentiate = device_function(plasticity.potentiate)
+_normalize_incoming = device_function(plasticity.normalize_incoming)
+
+
+@cuda.jit
+def decay(trace, stdp, which):
+    """A trace times its decay factor ``stdp[which]`` (0: presynaptic, 1: postsynaptic)."""
+    j = cuda.grid(1)
+    if j < trace.shape[0]:
+        trace[j] *= stdp[which]
+
+
+@cuda.jit
+def plastic_inputs(x, indptr, indices, weights, n_in, effective, non_binary, x_pre, x_post, stdp):
+    """A plastic projection's step inputs, after delivery with the old weights: count them
+    (the effective synapses are its non-zero weights before the change), depress every synapse
+    of an active input by the postsynaptic trace, grow the presynaptic trace; clear."""
+    j = cuda.grid(1)
+    if j >= x.shape[1]:
+        return
+    a = x[0, j]
+    if a != 0:
+        n_in[0, j] += 1
+        if a != 1:
+            non_binary[0] = 1
+        n_post = x_post.shape[0]
+        for s in range(indptr[j], indptr[j + 1]):
+            if weights[s] != 0:
+                effective[0, j] += 1
+        for s in range(indptr[j], indptr[j + 1]):
+            weights[s] = _depress(weights[s], x_post[indices[s] % n_post], stdp)
+        x_pre[j] += a
+    x[0, j] = 0
+
+
+@cuda.jit
+def potentiate_post(z, col_ptr, col_syn, col_pre, weights, x_pre, x_post, stdp):
+    """After the postsynaptic population's step: potentiate the synapses onto each spiking
+    neuron by the presynaptic trace, grow the postsynaptic trace."""
+    i = cuda.grid(1)
+    if i >= z.shape[1]:
+        return
+    zi = z[0, i]
+    if zi != 0:
+        for u in range(col_ptr[i], col_ptr[i + 1]):
+            s = col_syn[u]
+            weights[s] = _potentiate(weights[s], x_pre[col_pre[u]], stdp)
+        x_post[i] += zi
+
+
+@cuda.jit
+def normalize(weights, col_ptr, col_syn, stdp):
+    """The rule's normalisation at the end of a sample, run by one thread as on the CPU."""
+    if cuda.grid(1) == 0:
+        _normalize_incoming(weights, col_ptr, col_syn, stdp)

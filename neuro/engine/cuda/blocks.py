@@ -21,7 +21,16 @@ so float64 results are bitwise those of the numba backend under the simulator.
 A neuron node runs a generated kernel per model that calls the model's ``update`` compiled as
 a device function (:func:`neuro.engine.cuda.populations.device_function`); CubaEILIF's two input
 channels are read at ``i`` and ``n + i``. Emitted outputs are written to dense ``(T, B, n)``
-device arrays and compacted once at the end. STDP is not supported here yet.
+device arrays and compacted once at the end.
+
+**STDP.** A plastic block runs its samples one after the other (the weights carry over, as on
+the CPU), each with per-sample buffers and traces starting from zero: per step the traces
+decay; a plastic projection delivers with the old weights, then one thread per active input
+depresses its outgoing synapses (the rule's own ``depress``, compiled as a device function);
+after the postsynaptic population's step one thread per spiking neuron potentiates its
+incoming synapses; at the end of a sample one thread applies the rule's normalisation. Rows
+and columns of the weight matrix are disjoint per thread, so no atomics. This is sequential
+over samples and parallel only over neurons and inputs.
 """
 
 from __future__ import annotations
@@ -31,7 +40,6 @@ from typing import Any
 
 import numpy as np
 
-from neuro.core.errors import BackendUnavailableError
 from neuro.engine._codegen import load_generated
 from neuro.engine.cuda import arrays
 from neuro.engine.recurrent import BlockNode
@@ -132,69 +140,110 @@ def _columns(b: BlockNode) -> dict[str, np.ndarray]:
 def run_cuda(block: list[BlockNode], n_steps: int, batch: int, dtype: np.dtype) -> dict[str, Any]:
     """Run the planned ``block`` (:func:`neuro.engine.recurrent.plan_block`); returns what
     :func:`neuro.engine.recurrent._result` assembles (events, counters, spikes, traces) and
-    advances the neurons' ``state`` arrays in place."""
-    plastic = [b.name for b in block if b.rule is not None]
-    if plastic:
-        raise BackendUnavailableError(
-            f"the 'cuda' backend does not run STDP yet (plastic projections {plastic}); use backend='numba'"
-        )
+    advances the neurons' ``state`` arrays (and plastic weights) in place.
+
+    Without plasticity all samples advance together. With STDP the samples run one after the
+    other (the weights carry over from one to the next, as on the CPU), each with per-sample
+    buffers, traces starting from zero, and the rule's normalisation at its end."""
     from neuro.engine.cuda import _block_device as kd
 
-    launch = arrays.launch
-    dev = arrays.to_device
-    none = arrays.zeros((1, 1, 1), dtype)  # the emitted output of nodes that emit nothing
-    nodes = []
-    for b in block:
-        d: dict[str, Any] = {
-            "inp": arrays.zeros((batch, b.n_in), dtype),
-            "y": arrays.zeros((batch, b.n_out), dtype),
-            "n_in": arrays.zeros((batch, b.n_in), np.int64),
-            "out": arrays.zeros((n_steps, batch, b.n_out), dtype) if b.emit else none,
-        }
-        if b.ext is not None:
-            val = b.ext.val if b.ext.val is not None else np.ones(1, dtype)
-            d["ext"] = (dev(b.ext.ptr, np.int64), dev(b.ext.idx, np.int32), dev(val, dtype), b.ext.val is not None)
-        if b.kind == "neuron":
-            d["module"] = _neuron_module(b.model, b.channels)
-            d["state"] = [dev(s) for s in b.state]
-            d["coeffs"] = [dev(c) for c in b.coeffs]
-            d["n_active"] = arrays.zeros((batch, b.n_out), np.int64)
-            d["spikes"] = arrays.zeros((batch, b.n_out), np.float64)
-            shape = (n_steps, batch, b.n_out) if b.record else (0, 0, 0)
-            d["traces"] = [arrays.zeros(shape, dtype) for _ in b.state]
-        elif b.kind == "projection":
-            d.update({k: dev(v) for k, v in _columns(b).items()})
-            d["weights"], d["delays"], d["fanout"] = dev(b.weights), dev(b.delay_steps, np.int64), dev(b.fanout)
-            d["bias"] = dev(b.bias if b.bias is not None else np.zeros(1, dtype), dtype)
-            d["effective"] = arrays.zeros((batch, b.n_in), np.int64)
-            d["non_binary"] = arrays.zeros(1, np.int64)
-            if not b.direct:
-                d["ring"] = arrays.zeros((batch, b.slots, b.n_out), dtype)
-        elif b.kind == "scale":
-            d["weights"] = dev(b.weights)
-        else:
-            d["delays"] = dev(b.delay_steps, np.int64)
-            d["ring"] = arrays.zeros((batch, b.slots, b.n_out), dtype)
-        nodes.append(d)
-
-    for t in range(n_steps):
+    plastic = any(b.rule is not None for b in block)
+    rows = 1 if plastic else batch
+    nodes = [_buffers(b, n_steps, batch, rows, dtype) for b in block]
+    plastic_into = {k: [p for p, q in enumerate(block) if q.rule is not None and q.post == k] for k in range(len(block))}
+    for lo in range(0, batch, rows):
+        hi = lo + rows
+        if plastic:
+            for d in nodes:
+                for key in ("inp", "ring", "x_pre", "x_post"):
+                    if key in d:
+                        d[key][...] = 0
+        for t in range(n_steps):
+            for b, d in zip(block, nodes, strict=True):
+                if b.rule is not None:
+                    arrays.launch("block_stdp_decay", kd.decay, b.n_in, d["x_pre"], d["stdp"], 0)
+                    arrays.launch("block_stdp_decay", kd.decay, d["x_post"].shape[0], d["x_post"], d["stdp"], 1)
+            for b, d in zip(block, nodes, strict=True):
+                if "ext" in d:
+                    frame0 = t * batch + lo
+                    k0, k1 = int(b.ext.ptr[frame0]), int(b.ext.ptr[t * batch + hi])  # type: ignore[union-attr]
+                    arrays.launch("block_external", kd.add_external, k1 - k0, *d["ext"], k0, k1 - k0, frame0, d["inp"])
+            for k, (b, d) in enumerate(zip(block, nodes, strict=True)):
+                _step_node(b, d, nodes, t, rows, lo, kd)
+                for p in plastic_into[k]:
+                    q = nodes[p]
+                    arrays.launch(
+                        "block_stdp_potentiate", kd.potentiate_post, b.n_out,
+                        d["y"], q["in_ptr"], q["in_syn"], q["in_pre"], q["weights"], q["x_pre"], q["x_post"], q["stdp"],
+                    )  # fmt: skip
         for b, d in zip(block, nodes, strict=True):
-            if "ext" in d:
-                k0, k1 = int(b.ext.ptr[t * batch]), int(b.ext.ptr[(t + 1) * batch])  # type: ignore[union-attr]
-                launch("block_external", kd.add_external, k1 - k0, *d["ext"], k0, k1 - k0, t, d["inp"])
-        for b, d in zip(block, nodes, strict=True):
-            _step_node(b, d, nodes, t, batch, kd)
+            if b.rule is not None and b.rule.normalize is not None:
+                arrays.launch("block_stdp_normalize", kd.normalize, 1, d["weights"], d["in_ptr"], d["in_syn"], d["stdp"])
+            if plastic:  # the sample's outputs and traces into the whole run's
+                if b.emit:
+                    d["out_all"][:, lo:hi] = d["out"]
+                if "traces_all" in d:
+                    for full, part in zip(d["traces_all"], d["traces"], strict=True):
+                        full[:, lo:hi] = part
+    for b, d in zip(block, nodes, strict=True):
+        if b.rule is not None:
+            b.weights[...] = arrays.to_host(d["weights"])
     return _collect(block, nodes, n_steps, batch)
 
 
-def _step_node(b: BlockNode, d: dict[str, Any], nodes: list[dict[str, Any]], t: int, batch: int, kd: Any) -> None:
+def _buffers(b: BlockNode, n_steps: int, batch: int, rows: int, dtype: np.dtype) -> dict[str, Any]:
+    """The device buffers of one block node for ``rows`` samples at a time (``batch`` or 1)."""
+    dev = arrays.to_device
+    d: dict[str, Any] = {
+        "inp": arrays.zeros((rows, b.n_in), dtype),
+        "y": arrays.zeros((rows, b.n_out), dtype),
+        "n_in": arrays.zeros((rows, b.n_in), np.int64),
+        "out": arrays.zeros((n_steps, rows, b.n_out) if b.emit else (1, 1, 1), dtype),
+    }
+    d["out_all"] = arrays.zeros((n_steps, batch, b.n_out), dtype) if b.emit and rows != batch else d["out"]
+    if b.ext is not None:
+        val = b.ext.val if b.ext.val is not None else np.ones(1, dtype)
+        d["ext"] = (dev(b.ext.ptr, np.int64), dev(b.ext.idx, np.int32), dev(val, dtype), b.ext.val is not None)
+    if b.kind == "neuron":
+        d["module"] = _neuron_module(b.model, b.channels)
+        d["state"] = [dev(s) for s in b.state]
+        d["coeffs"] = [dev(c) for c in b.coeffs]
+        d["n_active"] = arrays.zeros((rows, b.n_out), np.int64)
+        d["spikes"] = arrays.zeros((rows, b.n_out), np.float64)
+        d["traces"] = [arrays.zeros((n_steps, rows, b.n_out) if b.record else (0, 0, 0), dtype) for _ in b.state]
+        if b.record and rows != batch:
+            d["traces_all"] = [arrays.zeros((n_steps, batch, b.n_out), dtype) for _ in b.state]
+    elif b.kind == "projection":
+        d.update({k: dev(v) for k, v in _columns(b).items()})
+        d["weights"], d["delays"], d["fanout"] = dev(b.weights), dev(b.delay_steps, np.int64), dev(b.fanout)
+        d["bias"] = dev(b.bias if b.bias is not None else np.zeros(1, dtype), dtype)
+        d["effective"] = arrays.zeros((rows, b.n_in), np.int64)
+        d["non_binary"] = arrays.zeros(1, np.int64)
+        if not b.direct:
+            d["ring"] = arrays.zeros((rows, b.slots, b.n_out), dtype)
+        if b.rule is not None:
+            d["indptr"], d["indices"], d["stdp"] = dev(b.indptr, np.int64), dev(b.indices), dev(b.stdp)
+            d["in_ptr"], d["in_syn"], d["in_pre"] = dev(b.col_ptr), dev(b.col_syn), dev(b.col_pre, np.int64)
+            d["x_pre"] = arrays.zeros(b.n_in, dtype)
+            d["x_post"] = arrays.zeros(len(b.col_ptr) - 1, dtype)  # type: ignore[arg-type]
+    elif b.kind == "scale":
+        d["weights"] = dev(b.weights)
+    else:
+        d["delays"] = dev(b.delay_steps, np.int64)
+        d["ring"] = arrays.zeros((rows, b.slots, b.n_out), dtype)
+    return d
+
+
+def _step_node(b: BlockNode, d: dict[str, Any], nodes: list[dict[str, Any]], t: int, rows: int, lo: int, kd: Any) -> None:
+    """Launch one node's kernels for step ``t`` of the samples ``lo .. lo + rows``."""
     launch = arrays.launch
-    n_threads = batch * b.n_out
+    n_threads = rows * b.n_out
     if b.kind == "neuron":
         n_traces = 1 if b.record else 0
+        state = [s[lo : lo + rows] for s in d["state"]]
         launch(
             f"block_{b.model.name}", d["module"].step, n_threads, t, d["inp"], d["y"], d["out"], b.emit, d["n_in"],
-            d["n_active"], d["spikes"], n_traces, *d["state"], *d["coeffs"], *d["traces"],
+            d["n_active"], d["spikes"], n_traces, *state, *d["coeffs"], *d["traces"],
         )  # fmt: skip
     elif b.kind == "projection":
         cols = (d["col_ptr"], d["col_syn"], d["col_pre"], d["weights"])
@@ -206,16 +255,14 @@ def _step_node(b: BlockNode, d: dict[str, Any], nodes: list[dict[str, Any]], t: 
                 )  # fmt: skip
         else:
             launch("block_project_ring", kd.project_ring, n_threads, d["inp"], *cols, d["delays"], t, d["ring"])
-        launch(
-            "block_count_inputs",
-            kd.count_inputs,
-            batch * b.n_in,
-            d["inp"],
-            d["fanout"],
-            d["n_in"],
-            d["effective"],
-            d["non_binary"],
-        )
+        if b.rule is not None:  # after delivery with the old weights
+            launch(
+                "block_stdp_depress", kd.plastic_inputs, b.n_in, d["inp"], d["indptr"], d["indices"], d["weights"],
+                d["n_in"], d["effective"], d["non_binary"], d["x_pre"], d["x_post"], d["stdp"],
+            )  # fmt: skip
+        else:
+            counts = (d["fanout"], d["n_in"], d["effective"], d["non_binary"])
+            launch("block_count_inputs", kd.count_inputs, rows * b.n_in, d["inp"], *counts)
         if b.direct:
             return
         launch("block_ring_out", kd.ring_out, n_threads, d["ring"], t, d["bias"], b.bias is not None, d["y"], d["out"], b.emit)
@@ -245,9 +292,9 @@ def _collect(block: list[BlockNode], nodes: list[dict[str, Any]], n_steps: int, 
             for host, dev in zip(b.state, d["state"], strict=True):
                 host[...] = arrays.to_host(dev)
             for f in b.record:
-                traces[(k, f)] = arrays.to_host(d["traces"][b.model.state._fields.index(f)])
+                traces[(k, f)] = arrays.to_host(d.get("traces_all", d["traces"])[b.model.state._fields.index(f)])
         if b.emit:
-            ptr, idx, val, _ = compact(d["out"])
+            ptr, idx, val, _ = compact(d["out_all"])
             ptr = arrays.to_host(ptr)
             frame = np.repeat(np.arange(n_steps * batch, dtype=np.int64), np.diff(ptr))
             events.append((frame, arrays.to_host(idx).astype(np.int64), arrays.to_host(val)))

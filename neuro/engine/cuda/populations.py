@@ -90,22 +90,45 @@ _DEVICE: dict[Callable[..., Any], Any] = {}
 
 
 def device_function(fn: Callable[..., Any]) -> Any:
-    """``cuda.jit(device=True)`` of ``fn`` rebuilt over device twins of the plain Python
-    functions it calls (cached per ``fn``)."""
+    """``cuda.jit(device=True)`` of ``fn`` rebuilt over device twins of the functions it calls
+    (cached per ``fn``). ``fn`` and its callees may be plain Python functions or CPU
+    ``numba.njit`` functions (their Python source is used). The builtins ``min`` and ``max`` of
+    two arguments become device functions with Python's semantics (numba 0.68's CUDA target
+    does not type them on two scalars)."""
+    from numba.core.registry import CPUDispatcher
+
+    if isinstance(fn, CPUDispatcher):
+        fn = fn.py_func
     if fn in _DEVICE:
         return _DEVICE[fn]
     if not isinstance(fn, types.FunctionType):
-        raise TypeError(f"device_function needs a plain Python function, got {fn!r}")
+        raise TypeError(f"device_function needs a plain Python or numba.njit function, got {fn!r}")
     glb = dict(fn.__globals__)
     for name in fn.__code__.co_names:
         obj = fn.__globals__.get(name)
-        if isinstance(obj, types.FunctionType):
+        if isinstance(obj, types.FunctionType | CPUDispatcher):
             glb[name] = device_function(obj)
+        elif name in ("min", "max") and name not in fn.__globals__:
+            glb[name] = _builtins()[name]
     rebuilt = types.FunctionType(fn.__code__, glb, fn.__name__, fn.__defaults__, fn.__closure__)
     rebuilt.__qualname__ = fn.__qualname__
     compiled = arrays.cuda().jit(device=True)(rebuilt)
     _DEVICE[fn] = compiled
     return compiled
+
+
+@functools.cache
+def _builtins() -> dict[str, Any]:
+    """Device ``min``/``max`` of two values: the first unless the second is smaller (larger)."""
+    jit = arrays.cuda().jit(device=True)
+
+    def min2(a, b):
+        return b if b < a else a
+
+    def max2(a, b):
+        return b if b > a else a
+
+    return {"min": jit(min2), "max": jit(max2)}
 
 
 @functools.cache
