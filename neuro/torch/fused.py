@@ -15,6 +15,12 @@ They compute the same numbers in the same order (spikes and membrane bitwise; gr
 rounding, as the surrogate is evaluated in float64). Numba is imported on the first such call;
 :data:`NUMBA` switches the compiled loops off, and CUDA tensors always take the torch loop.
 
+:func:`run_pooled` fuses the LIF with the max pooling that follows it (what
+:class:`~neuro.torch.layers.Sequential` runs for ``Neurons`` then ``nn.MaxPool2d``): the spikes
+are pooled while in cache and never stored, the backward recomputes the membrane from the saved
+input, and its large outputs reuse a released buffer of the same shape (:func:`_buffer`) instead
+of fresh pages.
+
 Forward (coefficients of :func:`~neuro.core.neurons.lif.lif_coefficients`):
 
 .. math::
@@ -38,6 +44,7 @@ from __future__ import annotations
 
 import functools
 import importlib.util
+import threading
 from typing import Any
 
 import numpy as np
@@ -255,6 +262,41 @@ def _pool_params(pool: nn.MaxPool2d) -> tuple[tuple[int, int], ...]:
     return kernel, pair(pool.stride or kernel), pair(pool.padding), pair(pool.dilation)
 
 
+WORKSPACE_MIN_BYTES = 1 << 20
+"""Tensors the fused LIF-pool kernel allocates at least this large are kept for reuse (see
+:func:`_buffer`)."""
+
+_WORKSPACE: dict[tuple[Any, ...], torch.Tensor] = {}
+_WORKSPACE_LOCK = threading.Lock()
+_WORKSPACE_ENTRIES = 16
+
+
+def _unshared(t: torch.Tensor) -> bool:
+    """Whether nothing but ``t`` itself holds ``t``'s memory (no view, no autograd buffer)."""
+    use_count = getattr(torch._C, "_storage_Use_Count", None)
+    return use_count is not None and use_count(t.untyped_storage()._cdata) == 2  # t and the probe
+
+
+def _buffer(shape: tuple[int, ...], dtype: torch.dtype) -> torch.Tensor:
+    """An uninitialised CPU tensor, reusing the cached one of this shape once nothing else holds
+    it. A fresh large tensor costs a page fault per 4 KiB page (glibc maps it anew each time), and
+    a training step allocates the same shapes again and again; the cache keeps at most
+    :data:`_WORKSPACE_ENTRIES` tensors of :data:`WORKSPACE_MIN_BYTES` or more."""
+    key = (tuple(shape), dtype)
+    with _WORKSPACE_LOCK:
+        cached = _WORKSPACE.get(key)
+        if cached is not None and _unshared(cached):
+            return cached.view(shape)  # a view: the cached tensor is taken until it is released
+        t = torch.empty(shape, dtype=dtype)
+        if t.numel() * t.element_size() >= WORKSPACE_MIN_BYTES:
+            _WORKSPACE.pop(key, None)
+            while len(_WORKSPACE) >= _WORKSPACE_ENTRIES:
+                _WORKSPACE.pop(next(iter(_WORKSPACE)))
+            _WORKSPACE[key] = t
+            return t.view(shape)
+        return t
+
+
 class _FusedLIFPool(torch.autograd.Function):
     """LIF over the sequence, then max pooling of each step, in one node (compiled CPU loops:
     :func:`neuro.core.jit.fused_lif_pool_forward`). Saves the input, not the membrane: the
@@ -271,8 +313,8 @@ class _FusedLIFPool(torch.autograd.Function):
         (kh, kw), (sh, sw), (ph, pw), _ = pool
         t, b, ch, h, w = x_seq.shape
         shape = (t, b, ch, (h + 2 * ph - kh) // sh + 1, (w + 2 * pw - kw) // sw + 1)
-        pooled = torch.empty(tuple(shape[i] for i in perm), dtype=x_seq.dtype).permute(_inverse(perm))
-        argmax = torch.empty(tuple(shape[i] for i in perm), dtype=torch.uint8).numpy().reshape(t, b, -1)
+        pooled = _buffer(tuple(shape[i] for i in perm), x_seq.dtype).permute(_inverse(perm))
+        argmax = _buffer(tuple(shape[i] for i in perm), torch.uint8).numpy().reshape(t, b, -1)
         perm_v = [p - 1 for p in perm[1:]]
         v = torch.empty(tuple(x_seq.shape[i] for i in perm[1:]), dtype=x_seq.dtype)
         geometry = (ch, h, w, *strides, *shape[3:], *pooled.stride()[2:], kh, kw, sh, sw, ph, pw)
@@ -297,7 +339,7 @@ class _FusedLIFPool(torch.autograd.Function):
         if grad_pooled is None:
             grad_pooled = torch.zeros(*x.shape[:2], geometry[0], *geometry[6:8], dtype=dtype)
         gp, _, g_strides = _slab(grad_pooled)
-        grad_x = torch.empty(x.shape, dtype=dtype)
+        grad_x = _buffer(x.shape, dtype)
         grad_v0 = torch.empty(v0_flat.shape, dtype=grad_x.dtype)
         out = (grad_x.numpy(), grad_v0.numpy())
         threads = torch.get_num_threads()

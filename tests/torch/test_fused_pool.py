@@ -133,3 +133,21 @@ def test_modifying_the_input_in_place_after_the_forward_is_refused():
         h.add_(1.0)
     with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         y.sum().backward()
+
+
+def test_buffers_are_reused_only_once_released(monkeypatch):
+    monkeypatch.setattr(fused, "WORKSPACE_MIN_BYTES", 0)  # cache even these small tensors
+    x = sequence().float().requires_grad_(True)
+    net = Sequential(Neurons(PER_CHANNEL, 1e-3), nn.MaxPool2d(2))
+    kept = net(x)  # still held: the next forward must not write into it
+    first = kept.detach().clone()
+    again = net(x * 2.0)
+    assert again.data_ptr() != kept.data_ptr()
+    assert torch.equal(kept, first)
+    ptr = again.data_ptr()
+    del again
+    assert net(x).data_ptr() == ptr  # released, so reused
+    (g1,) = torch.autograd.grad(net(x).sum(), x)  # the caller holds g1: the next gradient goes elsewhere
+    (g2,) = torch.autograd.grad(net(x).sum(), x)
+    assert g1.data_ptr() != g2.data_ptr()
+    torch.testing.assert_close(g1, g2, rtol=0, atol=0)
