@@ -229,11 +229,12 @@ def _neuron(w: _Writer, block: list[BlockNode], k: int, d: int) -> None:
     w(d + 1, f"c{k}_act += n_act")
     w(d, "else:")
     w(d + 1, f"for q in range(k{k}_tc):")
+    w(d + 2, f"i = k{k}_tl[min(q + {AHEAD}, k{k}_tc - 1)]  # prefetch the inputs {AHEAD} entries ahead")
+    _neuron_of_input(w, b, k, d + 2)
+    for x in xs:
+        w(d + 2, f"prefetch({x}, i)")
     w(d + 2, f"i = k{k}_tl[q]")
-    if b.channels == 2:  # the neuron of input i (no integer division)
-        w(d + 2, f"i = i - n{k} if i >= n{k} else i")
-    elif b.channels > 2:
-        w(d + 2, f"i = i % n{k}")
+    _neuron_of_input(w, b, k, d + 2)
     w(d + 2, "u = np.uint64(i)  # unsigned index: no negative-index wrap-around")
     w(d + 2, "nzx = " + " + ".join(f"np.int64({x}[u] != 0)" for x in xs))
     w(d + 2, f"c{k}_in += nzx")
@@ -245,6 +246,18 @@ def _neuron(w: _Writer, block: list[BlockNode], k: int, d: int) -> None:
     w(d + 1, f"i = k{k}_lst[q]")
     w(d + 1, f"zi = k{k}_z[i]")
     _spike(w, block, k, d + 1)
+
+
+AHEAD = 16
+"""How far ahead in the touched list the neuron's inputs are prefetched."""
+
+
+def _neuron_of_input(w: _Writer, b: BlockNode, k: int, d: int) -> None:
+    """``i``: the neuron of input ``i``."""
+    if b.channels == 2:  # no integer division
+        w(d, f"i = i - n{k} if i >= n{k} else i")
+    elif b.channels > 2:
+        w(d, f"i = i % n{k}")
 
 
 def _neuron_step(block: list[BlockNode], k: int) -> str:
