@@ -655,7 +655,8 @@ def format_table(timings: list[Timing], n_batches: int, batch_size: int, full_ba
 
 
 def goal_verdict(timings: list[Timing]) -> str:
-    """The project's goal: at most half of snnTorch's time per epoch and no slower than Norse."""
+    """The project's goal: at most half of snnTorch's time per epoch and no slower than Norse,
+    in wall-clock and in CPU time."""
     by_name = {t.name: t.median for t in timings}
     if "neuro" not in by_name:
         return "neuro was not timed."
@@ -663,8 +664,10 @@ def goal_verdict(timings: list[Timing]) -> str:
     cpu = {t.name: t.cpu_median for t in timings}
     for peer, limit, label in (("snnTorch", 0.5, "≤ 0.5 × snnTorch"), ("Norse", 1.0, "≤ 1.0 × Norse")):
         if peer in by_name:
+            # Met only if both clocks agree: load from other processes distorts the wall clock.
             r, r_cpu = by_name["neuro"] / by_name[peer], cpu["neuro"] / cpu[peer]
-            parts.append(f"neuro {label}: measured {r:.2f} × (CPU time {r_cpu:.2f} ×) → {'met' if r <= limit else 'NOT met'}")
+            verdict = "met" if max(r, r_cpu) <= limit else "NOT met"
+            parts.append(f"neuro {label}: measured {r:.2f} × (CPU time {r_cpu:.2f} ×) → {verdict}")
         else:
             parts.append(f"neuro {label}: {peer} not installed")
     return "; ".join(parts)
