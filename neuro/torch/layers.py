@@ -66,6 +66,10 @@ def call(layer: nn.Module, x_seq: torch.Tensor, state: Any) -> tuple[torch.Tenso
 class Sequential(nn.Module):
     """Layers applied in order; neuron states are threaded, stateless layers run over all steps.
 
+    :class:`~neuro.torch.neurons.Neurons` directly followed by an ``nn.MaxPool2d`` run as one
+    fused kernel where it applies (:meth:`~neuro.torch.neurons.Neurons.pooled`: the same pooled
+    spikes and state, gradients equal to rounding, without storing the unpooled spikes).
+
     Shape:
         ``(T, B, ...)`` → ``(T, B, ...)``.
     """
