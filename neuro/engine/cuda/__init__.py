@@ -5,7 +5,9 @@
 * :mod:`neuro.engine.cuda.kernels`: the event kernels of the projections (dense, conv, pool,
   sparse with per-synapse delays), each with two accumulation strategies;
 * :mod:`neuro.engine.cuda.populations`: a neuron model's ``update`` compiled as a Numba-CUDA
-  device function, one thread per (sample, neuron) looping over all time steps.
+  device function, one thread per (sample, neuron) looping over all time steps;
+* :mod:`neuro.engine.cuda.blocks`: recurrent blocks and STDP, per-step kernels launched without
+  host synchronisation.
 
 Nothing here imports CuPy or ``numba.cuda`` at import time; ``import neuro`` works without them.
 See ``docs/engine.md`` (section "The cuda backend").
