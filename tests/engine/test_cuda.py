@@ -600,6 +600,16 @@ def test_every_kernel_compiles_for_a_device():
 # ---- without a device ------------------------------------------------------------------------
 
 
+def test_importing_neuro_imports_no_gpu_module():
+    code = (
+        "import sys, neuro, neuro.engine, neuro.engine.cuda, neuro.engine.cuda.kernels, neuro.engine.cuda.blocks; "
+        "print(int('numba.cuda' in sys.modules), int('cupy' in sys.modules))"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_ENABLE_CUDASIM"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["0", "0"]
+
+
 def test_without_gpu_or_simulator_the_error_says_what_is_missing():
     ok, _ = BACKENDS["cuda"].probe()
     if ok:
