@@ -115,8 +115,9 @@ def bin_events(samples: Sequence[np.ndarray], shape: tuple[int, ...], dt: float,
     return Events(ptr, idx, val, n_steps, batch, shape)
 
 
-def to_events(inputs: Any, shape: tuple[int, ...], dt: float, n_steps: int | None) -> Events:
-    """Any accepted input as events of ``shape`` (see the module docstring)."""
+def to_events(inputs: Any, shape: tuple[int, ...], dt: float, n_steps: int | None, backend: str = "numpy") -> Events:
+    """Any accepted input as events of ``shape`` (see the module docstring); dense frames are
+    converted by the compiled kernel when ``backend`` is ``"numba"`` (the same events)."""
     if isinstance(inputs, Events):
         if inputs.size != int(np.prod(shape)):
             raise SimulationInputError(f"events have frame shape {inputs.shape} but the input node expects {shape}", "inputs")
@@ -136,4 +137,4 @@ def to_events(inputs: Any, shape: tuple[int, ...], dt: float, n_steps: int | Non
         raise SimulationInputError("dense input contains NaN or infinite values", "inputs")
     if n_steps is not None:
         x = x[:n_steps]
-    return Events.from_dense(x)
+    return Events.from_dense(x, compiled=backend == "numba")

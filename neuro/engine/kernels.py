@@ -12,6 +12,8 @@ Every kernel walks the events of each frame (``f = t * B + b``, see
 * :func:`sparse_events`: walk the CSR row of each active input, with per-synapse delays
   delivering into later frames.
 
+* :func:`dense_to_events`: the non-zero entries of dense frames, as events.
+
 ``weighted`` says whether ``val`` holds the event values (False: every value is ``val[0]``,
 which the caller sets to 1 in the output's dtype). The projection kernels also return the
 effective synaptic operations, the sum of ``fanout[j]`` (non-zero weights reached by input
@@ -22,6 +24,33 @@ from __future__ import annotations
 
 import numba
 import numpy as np
+
+
+@numba.njit(cache=True)
+def dense_to_events(x):  # pragma: no cover - compiled
+    """The non-zero entries of a C-contiguous ``(F, N)`` array, frame by frame:
+    ``(ptr, idx, val, binary)`` as :meth:`Events.from_dense <neuro.engine.signals.Events.from_dense>`
+    builds them (``val`` in ``x``'s dtype; ``binary`` when every value is 1)."""
+    n_frames, n = x.shape
+    count = 0
+    for f in range(n_frames):
+        for i in range(n):
+            count += 1 if x[f, i] != 0 else 0
+    ptr = np.zeros(n_frames + 1, np.int64)
+    idx = np.empty(count, np.int32)
+    val = np.empty(count, x.dtype)
+    binary = True
+    k = 0
+    for f in range(n_frames):
+        for i in range(n):
+            v = x[f, i]
+            if v != 0:
+                idx[k] = i
+                val[k] = v
+                binary = binary and v == 1
+                k += 1
+        ptr[f + 1] = k
+    return ptr, idx, val, binary
 
 
 @numba.njit(cache=True)

@@ -12,6 +12,7 @@ the input, the same for every backend.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,8 +39,8 @@ class Step:
     traces: dict[str, np.ndarray] = field(default_factory=dict)
 
 
-def as_events(signal: Signal) -> Events:
-    return signal if isinstance(signal, Events) else Events.from_dense(signal)
+def as_events(signal: Signal, backend: str = "numpy") -> Events:
+    return signal if isinstance(signal, Events) else Events.from_dense(signal, compiled=backend == "numba")
 
 
 def as_dense(signal: Signal, dtype: Any) -> np.ndarray:
@@ -72,7 +73,18 @@ class Op:
 
     def counts(self, signal: Signal, n_steps: int, batch: int) -> NodeCounts:
         n_in = len(signal) if isinstance(signal, Events) else int(np.count_nonzero(signal))
-        return NodeCounts(self.kind, _size(self.in_shape), _size(self.out_shape), n_steps, batch, in_events=n_in)
+        return self._counts(n_in, n_steps, batch)
+
+    def _counts(self, n_in: int, n_steps: int, batch: int) -> NodeCounts:
+        return NodeCounts(self.kind, self.in_size, self.out_size, n_steps, batch, in_events=n_in)
+
+    @functools.cached_property
+    def in_size(self) -> int:
+        return _size(self.in_shape)
+
+    @functools.cached_property
+    def out_size(self) -> int:
+        return _size(self.out_shape)
 
 
 def _size(shape: tuple[int, ...]) -> int:
@@ -91,19 +103,19 @@ class Projection(Op):
         raise NotImplementedError
 
     def run(self, signal: Signal, backend: str) -> np.ndarray:
-        return self.project(as_events(signal), backend)[0]
+        return self.project(as_events(signal, backend), backend)[0]
 
     def step(self, signal: Signal, backend: str, n_steps: int, batch: int, record: tuple[str, ...] = ()) -> Step:
-        ev = as_events(signal)
+        ev = as_events(signal, backend)
         out, effective = self.project(ev, backend)
         return Step(out, self.counts(ev, n_steps, batch, effective))
 
     def counts(self, signal: Signal, n_steps: int, batch: int, effective: int | None = None) -> NodeCounts:
         ev = as_events(signal)
         if effective is None:
-            per_input = np.bincount(ev.idx, minlength=_size(self.in_shape))
+            per_input = np.bincount(ev.idx, minlength=self.in_size)
             effective = int(per_input @ self.nnz_fanout)
-        c = NodeCounts(self.kind, _size(self.in_shape), _size(self.out_shape), n_steps, batch, in_events=len(ev))
+        c = self._counts(len(ev), n_steps, batch)
         c.binary_input = ev.binary
         if ev.binary:
             c.synops = effective
@@ -270,7 +282,7 @@ class PoolOp(Op):
 
     def step(self, signal: Signal, backend: str, n_steps: int, batch: int, record: tuple[str, ...] = ()) -> Step:
         """On ``numba`` the output is the kernel's events, which the next projection takes as they are."""
-        out = self._events(as_events(signal)) if backend == "numba" else self.run(signal, backend)
+        out = self._events(as_events(signal, backend)) if backend == "numba" else self.run(signal, backend)
         return Step(out, self.counts(signal, n_steps, batch))
 
     def _events(self, ev: Events) -> Events:
@@ -378,7 +390,7 @@ class ElementwiseOp(Op):
                 val = signal.values(self.dtype) * scale.reshape(-1)[signal.idx]
                 return Events(signal.ptr, signal.idx, val, signal.n_steps, signal.batch, signal.shape)
             return signal * scale
-        return self._delay(as_events(signal))
+        return self._delay(as_events(signal, backend))
 
     def _delay(self, ev: Events) -> Events:
         steps = np.rint(np.broadcast_to(np.asarray(self.node.delay), self.out_shape) / self.dt).astype(np.int64).reshape(-1)
@@ -415,20 +427,27 @@ class NeuronOp(Op):
         self.model = MODELS[self.node.node_type]
         self.n = _size(self.out_shape)
         self.coeffs = coefficient_arrays(self.model.discretize(self.node, dt, method), self.out_shape, self.dtype)
+        self._rest_cache: dict[int, list[np.ndarray]] = {}
+
+    def _rest(self, batch: int) -> list[np.ndarray]:
+        """A fresh resting state, ``(B, N)`` per field (the first one per batch size is kept and copied)."""
+        if batch not in self._rest_cache:
+            rest = self.model.init_state(self.node, (batch,), self.out_shape, self.dtype)
+            self._rest_cache[batch] = [np.ascontiguousarray(s.reshape(batch, self.n)) for s in rest]
+        return [s.copy() for s in self._rest_cache[batch]]
 
     def step(self, signal: Signal, backend: str, n_steps: int, batch: int, record: tuple[str, ...] = ()) -> Step:
         x = as_dense(signal, self.dtype).reshape(n_steps, batch, self.n)
-        rest = self.model.init_state(self.node, (batch,), self.out_shape, self.dtype)
-        state = [np.ascontiguousarray(s.reshape(batch, self.n)) for s in rest]
+        state = self._rest(batch)
         fields = self.model.state._fields
         traces = [np.zeros((n_steps, batch, self.n), self.dtype) for _ in fields] if record else None
-        events, active = POPULATION_RUNNERS[backend](self.model, x, state, self.coeffs, traces)
+        events, active, n_in = POPULATION_RUNNERS[backend](self.model, x, state, self.coeffs, traces)
         recorded = {}
         if traces is not None:
             pairs = zip(fields, traces, strict=True)
             recorded = {f: tr.reshape(n_steps, batch, *self.out_shape) for f, tr in pairs if f in record}
         out = events.reshape(self.out_shape)
-        c = super().counts(signal, n_steps, batch)
+        c = super().counts(signal, n_steps, batch) if n_in is None else self._counts(n_in, n_steps, batch)
         c.out_spikes = round(out.total()) if self.model.spiking else 0
         c.updates_active = active
         c.updates_idle = n_steps * batch * self.n - active

@@ -3,14 +3,16 @@
 :func:`numba_population` generates, per neuron model, a compiled loop over time, samples and
 neurons that calls the model's ``update`` (compiled by :func:`neuro.core.jit.jit_function`) on
 scalars, emits the spikes as :class:`~neuro.engine.signals.Events` and counts the active
-neuron updates. The generated module is file-backed (``neuro.engine._codegen``), so a second
-process loads the compiled loop from Numba's cache instead of compiling it.
+neuron updates and the non-zero inputs in the same pass. The generated module is file-backed
+(``neuro.engine._codegen``), so a second process loads the compiled loop from Numba's cache
+instead of compiling it.
 :func:`numpy_population` is the plain reference: the same ``update`` on ``(B, N)`` arrays, one
 numpy call per step.
 
 Both take the input current ``x`` as a C-contiguous ``(T, B, N)`` array, the state as one
 ``(B, N)`` array per field (advanced in place) and the coefficients as one ``(N,)`` array per
 field (:func:`coefficient_arrays`). ``traces`` optionally receives the state after each step.
+Every runner returns ``(events, active updates, non-zero input entries or None)``.
 """
 
 from __future__ import annotations
@@ -70,38 +72,44 @@ def run(x, {state_args}, {coeff_args}, n_traces, {trace_args}):
     val = np.empty(cap, x.dtype)
     k = 0
     active = 0
+    n_in = 0
+    n_ones = 0
     zrow = np.zeros(n, x.dtype)
     for t in range(n_steps):
         for b in range(batch):
-            # the update of every neuron: a branch-free loop the compiler can vectorise
+            # the update of every neuron and the counts: a loop without branches, vectorised
+            n_spikes = 0
             for i in range(n):
+                xi = x[t, b, i]
                 state = State({state_items})
-                z, state = update(x[t, b, i], state, Coeffs({coeff_items}), ops)
+                z, state = update(xi, state, Coeffs({coeff_items}), ops)
 {state_writeback}
                 zrow[i] = z
+                n_spikes += 1 if z != 0 else 0
+                n_ones += 1 if z == 1 else 0
+                n_in += 1 if xi != 0 else 0
+                active += 1 if z != 0 or xi != 0 else 0
             if n_traces > 0:
                 for i in range(n):
 {trace_writeback}
-            # then the spikes, rare, into the event list
-            for i in range(n):
-                z = zrow[i]
-                if z != 0:
-                    if k == cap:
-                        cap *= 2
-                        idx2 = np.empty(cap, np.int32)
-                        idx2[:k] = idx[:k]
-                        idx = idx2
-                        val2 = np.empty(cap, x.dtype)
-                        val2[:k] = val[:k]
-                        val = val2
+            # then the spikes, rare, into the event list (branch-free: every entry is written,
+            # the next one overwrites it unless it spiked)
+            if n_spikes > 0:
+                if k + n > cap:
+                    cap = max(2 * cap, k + n)
+                    idx2 = np.empty(cap, np.int32)
+                    idx2[:k] = idx[:k]
+                    idx = idx2
+                    val2 = np.empty(cap, x.dtype)
+                    val2[:k] = val[:k]
+                    val = val2
+                for i in range(n):
+                    z = zrow[i]
                     idx[k] = i
                     val[k] = z
-                    k += 1
-                    active += 1
-                elif x[t, b, i] != 0:
-                    active += 1
+                    k += 1 if z != 0 else 0
             ptr[t * batch + b + 1] = k
-    return ptr, idx[:k].copy(), val[:k].copy(), active
+    return ptr, idx[:k].copy(), val[:k].copy(), active, n_in, n_ones == k
 '''
 
 
@@ -138,15 +146,16 @@ def numba_population(
     state: Sequence[np.ndarray],
     coeffs: Sequence[np.ndarray],
     traces: Sequence[np.ndarray] | None = None,
-) -> tuple[Events, int]:
-    """Run the compiled loop; returns the output events (values: the model's ``z``) and the
-    number of active neuron updates. ``state`` arrays are advanced in place."""
+) -> tuple[Events, int, int]:
+    """Run the compiled loop; returns the output events (values: the model's ``z``), the
+    number of active neuron updates and the number of non-zero input entries. ``state`` arrays
+    are advanced in place."""
     n_steps, batch, n = x.shape
     if traces is None:
         traces = [np.empty((0, 0, 0), x.dtype) for _ in state]
     module = _numba_module(model)
-    ptr, idx, val, active = module.run(x, *state, *coeffs, len(traces[0]), *traces)
-    return _events(ptr, idx, val, n_steps, batch, n), int(active)
+    ptr, idx, val, active, n_in, binary = module.run(x, *state, *coeffs, len(traces[0]), *traces)
+    return Events(ptr, idx, None if binary else val, n_steps, batch, (n,)), int(active), int(n_in)
 
 
 def numpy_population(
@@ -155,7 +164,7 @@ def numpy_population(
     state: Sequence[np.ndarray],
     coeffs: Sequence[np.ndarray],
     traces: Sequence[np.ndarray] | None = None,
-) -> tuple[Events, int]:
+) -> tuple[Events, int, int]:
     """The reference: ``model.update`` on ``(B, N)`` arrays, one step at a time."""
     n_steps = x.shape[0]
     c = model.coeffs(*coeffs)
@@ -170,22 +179,19 @@ def numpy_population(
     for target, value in zip(state, s, strict=True):
         target[...] = value
     active = int(np.count_nonzero((z_seq != 0) | (x != 0)))
-    return Events.from_dense(z_seq), active
+    return Events.from_dense(z_seq), active, int(np.count_nonzero(x))
 
 
-def _events(ptr: np.ndarray, idx: np.ndarray, val: np.ndarray, n_steps: int, batch: int, n: int) -> Events:
-    binary = bool(np.all(val == 1))
-    return Events(ptr, idx, None if binary else val, n_steps, batch, (n,))
-
-
-def cuda_population(*args: Any) -> tuple[Events, int]:
-    """The ``cuda`` backend's runner (:mod:`neuro.engine.cuda.populations`, imported lazily)."""
+def cuda_population(*args: Any) -> tuple[Events, int, int | None]:
+    """The ``cuda`` backend's runner (:mod:`neuro.engine.cuda.populations`, imported lazily);
+    it does not count the input entries (None)."""
     from neuro.engine.cuda.populations import cuda_population as runner
 
-    return runner(*args)
+    events, active = runner(*args)
+    return events, active, None
 
 
-POPULATION_RUNNERS: dict[str, Callable[..., tuple[Events, int]]] = {
+POPULATION_RUNNERS: dict[str, Callable[..., tuple[Events, int, int | None]]] = {
     "numpy": numpy_population,
     "numba": numba_population,
     "cuda": cuda_population,

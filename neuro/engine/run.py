@@ -193,7 +193,7 @@ def run(
     for name in graph.inputs:
         if name not in feeds:
             raise SimulationInputError(f"no input given for Input node {name!r}", "inputs")
-        signals[name] = to_events(feeds[name], tuple(graph.shapes[name]), dt, n_steps)
+        signals[name] = to_events(feeds[name], tuple(graph.shapes[name]), dt, n_steps, backend)
     extra = set(feeds) - set(graph.inputs)
     if extra:
         raise GraphError(f"inputs name nodes that are not Input nodes: {sorted(extra)}")

@@ -83,10 +83,16 @@ class Events:
         return Events(self.ptr, self.idx, self.val, self.n_steps, self.batch, tuple(shape))
 
     @classmethod
-    def from_dense(cls, x: np.ndarray) -> Events:
-        """The non-zero entries of a ``(T, B, *shape)`` array (binary when all of them are 1)."""
+    def from_dense(cls, x: np.ndarray, compiled: bool = False) -> Events:
+        """The non-zero entries of a ``(T, B, *shape)`` array (binary when all of them are 1);
+        ``compiled``: by the ``numba`` backend's one-pass kernel (the same events)."""
         n_steps, batch = x.shape[:2]
         flat = x.reshape(n_steps * batch, -1)
+        if compiled:
+            from neuro.engine.kernels import dense_to_events
+
+            ptr, idx, val, binary = dense_to_events(np.ascontiguousarray(flat))
+            return cls(ptr, idx, None if binary else val, n_steps, batch, tuple(x.shape[2:]))
         frame, idx = np.nonzero(flat)
         val = flat[frame, idx]
         ptr = np.zeros(n_steps * batch + 1, np.int64)
