@@ -1,0 +1,122 @@
+"""The numba feed-forward kernels against plain numpy: vector axpy, convolution and pooling
+over many geometries, dense-to-events conversion, exactly."""
+
+from __future__ import annotations
+
+import itertools
+
+import numba
+import numpy as np
+import pytest
+
+from neuro import ir
+from neuro.core.errors import ShapeError
+from neuro.engine._simd import axpy4, axpy8
+from neuro.engine.ops import make_op
+from neuro.engine.signals import Events
+
+
+@numba.njit
+def _vector_then_scalar(y, i, x, j, a, n):
+    n8 = n - n % 8
+    n4 = n - n % 4
+    for k in range(0, n8, 8):
+        axpy8(y, i + k, x, j + k, a)
+    if n4 > n8:
+        axpy4(y, i + n8, x, j + n8, a)
+    for k in range(n4, n):
+        y[i + k] += a * x[j + k]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_axpy_is_bitwise_the_scalar_loop(dtype):
+    rng = np.random.default_rng(0)
+    for n in range(0, 30):
+        y = rng.normal(size=40).astype(dtype)
+        x = rng.normal(size=40).astype(dtype)
+        a = dtype(rng.normal())
+        expected = y.copy()
+        for k in range(n):
+            expected[3 + k] = expected[3 + k] + a * x[5 + k]
+        _vector_then_scalar(y, 3, x, 5, a, n)
+        np.testing.assert_array_equal(y, expected)
+
+
+def _op(node, in_shape, dtype):
+    try:
+        g = ir.Graph.sequential(ir.Input(shape=in_shape), node, metadata={"dt": 1e-3})
+    except ShapeError:
+        return None
+    name = list(g.nodes)[1]
+    return make_op(name, node, in_shape, tuple(g.shapes[name]), 1e-3, dtype, "exact")
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_conv_kernel_matches_numpy_over_geometries(dtype):
+    rng = np.random.default_rng(1)
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    checked = 0
+    for k, s, p, d, g, c_in, size, binary in itertools.product(
+        (1, 2, 5), (1, 2), (0, 2), (1, 2), (1, 2), (1, 3), (6, 9), (True, False)
+    ):  # fmt: skip
+        node = ir.Conv2d(weight=rng.normal(size=(2 * g, c_in, k, k)), bias=rng.normal(size=2 * g), stride=s,
+                         padding=p, dilation=d, groups=g)  # fmt: skip
+        op = _op(node, (c_in * g, size, size), dtype)
+        if op is None:
+            continue
+        x = (rng.random((3, 2, c_in * g, size, size)) < 0.3).astype(dtype)
+        if not binary:
+            x *= rng.integers(1, 4, x.shape)
+        ev = Events.from_dense(x)
+        compiled, synops = op.project(ev, "numba")
+        reference, _ = op.project(ev, "numpy")
+        assert compiled.dtype == reference.dtype
+        assert compiled.shape == reference.shape
+        np.testing.assert_allclose(compiled, reference, rtol=tol, atol=tol)
+        assert op.counts(ev, 3, 2, synops).to_dict() == op.counts(ev, 3, 2).to_dict()
+        checked += 1
+    assert checked > 100
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_pool_kernel_events_are_the_numpy_sums(dtype):
+    rng = np.random.default_rng(2)
+    for k, s, p, avg, kind, density in itertools.product(
+        (1, 2, 3), (1, 2, 3), (0, 1), (False, True), ("spikes", "counts", "signed"), (0.02, 0.5)
+    ):  # fmt: skip
+        if 2 * p > k:
+            continue
+        op = _op((ir.AvgPool2d if avg else ir.SumPool2d)(kernel_size=(k, k), stride=(s, s), padding=(p, p)), (3, 7, 7), dtype)
+        x = (rng.random((3, 2, 3, 7, 7)) < density).astype(dtype)
+        if kind == "counts":
+            x *= rng.integers(1, 4, x.shape)
+        elif kind == "signed":
+            x *= rng.choice([-1.0, 1.0, 0.5], x.shape)
+        ev = Events.from_dense(x)
+        out = op.step(ev, "numba", 3, 2).out
+        expected = Events.from_dense(op.run(ev, "numpy"))
+        np.testing.assert_array_equal(op.run(ev, "numba"), op.run(ev, "numpy"))
+        assert isinstance(out, Events)
+        assert out.shape == expected.shape
+        np.testing.assert_array_equal(out.ptr, expected.ptr)
+        np.testing.assert_array_equal(out.idx, expected.idx)
+        assert (out.val is None) == (expected.val is None)
+        if out.val is not None:
+            assert out.val.dtype == expected.val.dtype
+            np.testing.assert_array_equal(out.val, expected.val)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.uint8, np.int64, bool])
+def test_compiled_from_dense_gives_the_same_events(dtype):
+    rng = np.random.default_rng(3)
+    for shape, p in itertools.product([(3, 2, 5), (4, 1, 2, 3, 3), (1, 1, 7)], (0.0, 0.1, 1.0)):
+        x = ((rng.random(shape) < p) * rng.choice([1, 1, 2, -1], shape)).astype(dtype)
+        a, b = Events.from_dense(x), Events.from_dense(x, compiled=True)
+        np.testing.assert_array_equal(a.ptr, b.ptr)
+        assert a.idx.dtype == b.idx.dtype
+        np.testing.assert_array_equal(a.idx, b.idx)
+        assert (a.val is None) == (b.val is None)
+        assert a.shape == b.shape
+        if a.val is not None:
+            assert a.val.dtype == b.val.dtype
+            np.testing.assert_array_equal(a.val, b.val)
