@@ -234,7 +234,7 @@ def register(app: typer.Typer) -> None:
         steps: int | None = typer.Option(None, help="Number of time steps (needed by --poisson; cuts longer inputs)."),
         batch: int = typer.Option(1, help="Samples for --poisson."),
         seed: int = typer.Option(0, help="Seed for --poisson."),
-        backend: str = typer.Option("numba", help="Engine backend: numba or numpy."),
+        backend: str = typer.Option("numba", help="Engine backend: numba, numpy or cuda (needs the gpu extra and a GPU)."),
         dtype: str = typer.Option("float32", help="float32 or float64."),
         out: Path = typer.Option(Path("simulation"), help="Output folder."),
     ) -> None:

@@ -83,7 +83,8 @@ class EngineConfig(BaseModel):
 
     Attributes:
         samples: test samples simulated (the first ones of the test split; fewer if it is smaller).
-        backend: engine backend (``numba`` or the ``numpy`` reference).
+        backend: engine backend (``numba``, the ``numpy`` reference, or ``cuda``); one that
+            cannot run on this machine is refused when the config is loaded.
         dtype: ``float32`` or ``float64`` (torch runs in the same dtype for the comparison).
         batch: samples per engine call.
         float64_samples: samples re-run in float64 to check the spikes equal torch's (0: skip).
@@ -92,10 +93,20 @@ class EngineConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     samples: int = Field(64, ge=1)
-    backend: Literal["numba", "numpy"] = "numba"
+    backend: Literal["numba", "numpy", "cuda"] = "numba"
     dtype: Literal["float32", "float64"] = "float32"
     batch: int = Field(64, ge=1)
     float64_samples: int = Field(4, ge=0)
+
+    @field_validator("backend")
+    @classmethod
+    def _usable(cls, backend: str) -> str:
+        from neuro.engine.backends import BACKENDS
+
+        ok, detail = BACKENDS[backend].probe()
+        if not ok:
+            raise ValueError(f"the {backend!r} engine backend cannot run here: {detail}")
+        return backend
 
 
 class HardwareConfig(BaseModel):

@@ -84,12 +84,20 @@ def test_numpy_backend_in_float64_is_identical_to_torch(tmp_path):
 
 @pytest.mark.parametrize(
     ("section", "field"),
-    [({"samples": 0}, "engine.samples"), ({"backend": "cuda"}, "engine.backend"), ({"dtype": "float16"}, "engine.dtype"),
+    [({"samples": 0}, "engine.samples"), ({"backend": "tpu"}, "engine.backend"), ({"dtype": "float16"}, "engine.dtype"),
      ({"samples_typo": 3}, "engine.samples_typo")],
 )  # fmt: skip
 def test_engine_config_is_validated(section, field):
     with pytest.raises(ConfigError, match=field):
         load_config({"engine": section})
+
+
+def test_an_unusable_backend_is_refused_with_what_is_missing(monkeypatch):
+    from neuro.engine.cuda import arrays
+
+    monkeypatch.setattr(arrays, "probe", lambda: (False, "missing cupy (pip install 'neuro[gpu]')"))
+    with pytest.raises(ConfigError, match=r"engine\.backend.*cupy"):
+        load_config({"engine": {"backend": "cuda"}})
 
 
 def test_engine_is_a_step_between_export_and_report():
