@@ -168,68 +168,45 @@ def conv_events(ptr, idx, val, weighted, wk, wrow, cin_g, height, width, geometr
 
 
 @numba.njit(cache=True)
-def pool_events(ptr, idx, val, weighted, channels, height, width, geometry, ho, wo, scale):  # pragma: no cover
-    """Window sums, times ``scale``, as events: ``(ptr, idx, val, binary)`` over the flat
-    ``(C, Ho, Wo)`` output (``val`` in ``val``'s dtype; ``binary`` when every value is 1);
-    ``geometry = (kh, kw, sy, sx, py, px)``. Each frame is summed in a dense scratch, whose
-    non-zero entries are then read out in increasing order (and the scratch cleared)."""
-    kh, kw, sy, sx, py, px = geometry[0], geometry[1], geometry[2], geometry[3], geometry[4], geometry[5]
-    hw = height * width
-    n_out = channels * ho * wo
+def pool_events(ptr, idx, val, weighted, tptr, tidx, n_out, scale):  # pragma: no cover
+    """Window sums, times ``scale``, as events: ``(ptr, idx, val, binary)`` over the ``n_out``
+    flat outputs (``val`` in ``val``'s dtype; ``binary`` when every value is 1). Input ``j``
+    lies in the windows ``tidx[tptr[j]:tptr[j + 1]]`` (a table made once per node: no
+    division per event). Each frame is summed in a dense scratch, read out in increasing
+    order block by block (blocks without a non-zero sum skipped) and cleared."""
     n_frames = ptr.shape[0] - 1
-    windows = ((kh + sy - 1) // sy) * ((kw + sx - 1) // sx)  # windows one input can fall in, at most
+    windows = 0
+    for j in range(tptr.shape[0] - 1):
+        windows = max(windows, tptr[j + 1] - tptr[j])
     cap = min(n_frames * n_out, idx.shape[0] * windows)
     optr = np.zeros(n_frames + 1, np.int64)
     oidx = np.empty(cap, np.int32)
     oval = np.empty(cap, val.dtype)
     scratch = np.zeros(n_out, val.dtype)
-    touched = np.empty(n_out, np.int64)
     m = 0
-    binary = True
+    n_ones = 0
     for f in range(n_frames):
-        n_touched = 0
         for k in range(ptr[f], ptr[f + 1]):
             j = idx[k]
-            c = j // hw
-            r = j - c * hw
-            y = r // width + py
-            x = r - (r // width) * width + px
             a = val[k] if weighted else val[0]
-            oy0 = max(0, (y - kh + sy) // sy)
-            oy1 = min(ho - 1, y // sy)
-            ox0 = max(0, (x - kw + sx) // sx)
-            ox1 = min(wo - 1, x // sx)
-            for oy in range(oy0, oy1 + 1):
-                for ox in range(ox0, ox1 + 1):
-                    o = (c * ho + oy) * wo + ox
-                    if scratch[o] == 0 and n_touched < n_out:
-                        touched[n_touched] = o
-                        n_touched += 1
-                    scratch[o] += a
-        # the touched outputs in increasing order: a sort of the few, or a scan of all
-        if n_touched * 16 < n_out:
-            order = np.unique(touched[:n_touched])
-            for o in order:
-                v = scratch[o]
-                if v != 0:
-                    v = v * scale
-                    oidx[m] = o
-                    oval[m] = v
-                    binary = binary and v == 1
-                    m += 1
+            for s in range(tptr[j], tptr[j + 1]):
+                scratch[tidx[s]] += a
+        for o0 in range(0, n_out, 16):
+            o1 = min(n_out, o0 + 16)
+            hit = 0
+            for o in range(o0, o1):
+                hit += 1 if scratch[o] != 0 else 0
+            if hit == 0:
+                continue
+            for o in range(o0, o1):  # branch-free: the next entry overwrites a zero
+                v = scratch[o] * scale
+                oidx[m] = o
+                oval[m] = v
+                n_ones += 1 if v == 1 else 0
+                m += 1 if v != 0 else 0
                 scratch[o] = 0
-        else:
-            for o in range(n_out):
-                v = scratch[o]
-                if v != 0:
-                    v = v * scale
-                    oidx[m] = o
-                    oval[m] = v
-                    binary = binary and v == 1
-                    m += 1
-                    scratch[o] = 0
         optr[f + 1] = m
-    return optr, oidx[:m].copy(), oval[:m].copy(), binary
+    return optr, oidx[:m].copy(), oval[:m].copy(), n_ones == m
 
 
 @numba.njit(cache=True)

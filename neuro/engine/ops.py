@@ -278,7 +278,27 @@ class PoolOp(Op):
         self.stride = tuple(int(s) for s in node.stride)
         self.padding = tuple(int(p) for p in node.padding)
         self.scale = 1.0 / (self.kernel[0] * self.kernel[1]) if isinstance(node, ir.AvgPool2d) else 1.0
-        self.geometry = np.array([*self.kernel, *self.stride, *self.padding], np.int64)
+        self.tptr, self.tidx = self._windows()
+
+    def _windows(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per flat input element, the flat outputs whose windows hold it (CSR, int64/int32)."""
+        c_in, h, w = self.in_shape
+        c, ho, wo = self.out_shape
+        (kh, kw), (sy, sx), (py, px) = self.kernel, self.stride, self.padding
+        oy, ox = np.meshgrid(np.arange(ho), np.arange(wo), indexing="ij")
+        src, dst = [], []
+        for ky in range(kh):
+            for kx in range(kw):
+                y, x = oy * sy - py + ky, ox * sx - px + kx
+                ok = (y >= 0) & (y < h) & (x >= 0) & (x < w)
+                for ch in range(c):
+                    src.append(((ch * h + y) * w + x)[ok])
+                    dst.append(((ch * ho + oy) * wo + ox)[ok])
+        j, o = np.concatenate(src), np.concatenate(dst)
+        order = np.lexsort((o, j))
+        tptr = np.zeros(c_in * h * w + 1, np.int64)
+        np.cumsum(np.bincount(j, minlength=c_in * h * w), out=tptr[1:])
+        return tptr, o[order].astype(np.int32)
 
     def step(self, signal: Signal, backend: str, n_steps: int, batch: int, record: tuple[str, ...] = ()) -> Step:
         """On ``numba`` the output is the kernel's events, which the next projection takes as they are."""
@@ -288,12 +308,10 @@ class PoolOp(Op):
     def _events(self, ev: Events) -> Events:
         from neuro.engine import kernels
 
-        c, ho, wo = self.out_shape
         val, weighted = _values(ev, self.dtype)
         ptr, idx, val, binary = kernels.pool_events(
-            ev.ptr, ev.idx, val, weighted, c, self.in_shape[1], self.in_shape[2], self.geometry, ho, wo,
-            self.dtype.type(self.scale),
-        )  # fmt: skip
+            ev.ptr, ev.idx, val, weighted, self.tptr, self.tidx, self.out_size, self.dtype.type(self.scale)
+        )
         return Events(ptr, idx, None if binary else val, ev.n_steps, ev.batch, self.out_shape)
 
     def run(self, signal: Signal, backend: str) -> np.ndarray:
