@@ -39,37 +39,42 @@ def _numba() -> Any:
 _COMPILED: dict[tuple[Callable[..., Any], str], Any] = {}
 
 
-def jit_function(fn: Callable[..., Any], error_model: str = "python") -> Any:
+def jit_function(fn: Callable[..., Any], error_model: str = "python", forceinline: bool = False) -> Any:
     """``numba.njit`` of ``fn`` with the functions it calls compiled along (cached per ``fn``).
 
     ``error_model="numpy"`` lets a float division by zero give inf/nan instead of raising,
-    which lets loops that divide vectorise.
+    which lets loops that divide vectorise. ``forceinline=True`` makes LLVM inline the function
+    and its helpers into every caller: then the ``ops`` tuple a caller builds (which holds
+    pointers to Numba dispatcher objects, valid only in this process) vanishes from the compiled
+    caller, so the caller can be cached on disk even when the model's ``update`` is too large for
+    LLVM to inline on its own (MultiSpikeLIF's loop over spike levels).
 
     The rebuilt function lives in a real module object (``neuro._jit.<module>.<mode>``, in
     ``sys.modules``), so code that calls it can be cached by Numba across processes.
     """
-    key = (fn, error_model)
+    key = (fn, error_model, forceinline)
     if key in _COMPILED:
         return _COMPILED[key]
     if not isinstance(fn, types.FunctionType):
         raise TypeError(f"jit_function needs a plain Python function, got {fn!r}")
-    module = _shadow_module(fn, error_model)
+    module = _shadow_module(fn, error_model, forceinline)
     glb = module.__dict__
     for name in fn.__code__.co_names:
         obj = fn.__globals__.get(name)
         if isinstance(obj, types.FunctionType):
-            glb[name] = jit_function(obj, error_model)
+            glb[name] = jit_function(obj, error_model, forceinline)
     rebuilt = types.FunctionType(fn.__code__, glb, fn.__name__, fn.__defaults__, fn.__closure__)
     rebuilt.__module__ = module.__name__
     rebuilt.__qualname__ = fn.__qualname__
-    compiled = _numba().njit(error_model=error_model)(rebuilt)
+    compiled = _numba().njit(error_model=error_model, forceinline=forceinline)(rebuilt)
     _COMPILED[key] = compiled
     return compiled
 
 
-def _shadow_module(fn: types.FunctionType, error_model: str) -> types.ModuleType:
+def _shadow_module(fn: types.FunctionType, error_model: str, forceinline: bool) -> types.ModuleType:
     """The module whose namespace holds the compiled twins of ``fn``'s module's functions."""
-    name = f"neuro._jit.{error_model}.{fn.__globals__.get('__name__', 'anonymous')}"
+    mode = f"{error_model}_inline" if forceinline else error_model
+    name = f"neuro._jit.{mode}.{fn.__globals__.get('__name__', 'anonymous')}"
     module = sys.modules.get(name)
     if module is None:
         module = types.ModuleType(name)

@@ -41,7 +41,7 @@ from neuro.core.neurons import MODELS
 _MODEL = MODELS[{name!r}]
 State = _MODEL.state
 Coeffs = _MODEL.coeffs
-update = jit_function(_MODEL.update)
+update = jit_function(_MODEL.update, forceinline=True)
 
 
 @numba.njit(cache=True)
