@@ -227,24 +227,34 @@ def _fused_grad_helpers(surrogate_cls: type) -> dict[str, Any]:
     return {**_fused_helpers(), **bindings, "lif_grad_step": grad_step}
 
 
+def _loop(fn: Any, parallel: bool, bindings: dict[str, Any], cache: bool) -> Any:
+    """``fn`` compiled with ``bindings``; with ``parallel`` False, ``prange`` stays ``range``.
+
+    One thread runs the serial twin: a parallel loop would start Numba's OpenMP pool, whose
+    idle worker keeps spinning on a core after the loop (measured: as much CPU time as the main
+    thread while other code ran)."""
+    nb = _numba()
+    rebuilt = _rebuild(fn, **bindings, **({"prange": nb.prange} if parallel else {}))
+    if not parallel:
+        rebuilt.__qualname__ += "_serial"  # its own entry in Numba's disk cache
+    return nb.njit(parallel=parallel, error_model="numpy", cache=cache)(rebuilt)
+
+
 @functools.cache
-def _fused_lif_forward_kernel(pool: bool = False) -> Any:
+def _fused_lif_forward_kernel(pool: bool = False, parallel: bool = True) -> Any:
     from neuro.core import _fused_kernels as k
 
-    nb = _numba()
-    fn = k.lif_pool_forward if pool else k.lif_forward
-    return nb.njit(parallel=True, error_model="numpy", cache=True)(_rebuild(fn, prange=nb.prange, **_fused_helpers()))
+    return _loop(k.lif_pool_forward if pool else k.lif_forward, parallel, _fused_helpers(), cache=True)
 
 
 @functools.cache
-def _fused_lif_backward_kernel(surrogate_cls: type, pool: bool = False) -> Any:
+def _fused_lif_backward_kernel(surrogate_cls: type, pool: bool = False, parallel: bool = True) -> Any:
     """The backward loop compiled for one surrogate strategy. Not disk-cached: its constants
     are per-process dispatcher objects."""
     from neuro.core import _fused_kernels as k
 
-    nb = _numba()
     fn = k.lif_pool_backward if pool else k.lif_backward
-    return nb.njit(parallel=True, error_model="numpy")(_rebuild(fn, prange=nb.prange, **_fused_grad_helpers(surrogate_cls)))
+    return _loop(fn, parallel, _fused_grad_helpers(surrogate_cls), cache=False)
 
 
 @functools.cache
@@ -264,9 +274,13 @@ def surrogate_derivative(surrogate: Any) -> tuple[Any, Any]:
     return jit_function(cls.derivative, "numpy"), fields
 
 
-def _set_threads(threads: int | None) -> None:
+def _set_threads(threads: int | None) -> bool:
+    """Cap Numba's threads at ``threads`` (default: all); whether more than one runs."""
     nb = _numba()
-    nb.set_num_threads(max(1, min(threads or nb.config.NUMBA_NUM_THREADS, nb.config.NUMBA_NUM_THREADS)))
+    n = max(1, min(threads or nb.config.NUMBA_NUM_THREADS, nb.config.NUMBA_NUM_THREADS))
+    if n > 1:
+        nb.set_num_threads(n)
+    return n > 1
 
 
 def _reset_mode(reset: tuple[float, float]) -> int:
@@ -289,10 +303,9 @@ def fused_lif_forward(
     ``reset`` the pair ``(keep, subtract)``; writes ``out = (u_seq, z_seq, v)``. ``threads``
     caps Numba's threads (default: all).
     """
-    forward = _fused_lif_forward_kernel()
+    forward = _fused_lif_forward_kernel(parallel=_set_threads(threads))
     keep, subtract = reset
     dt = x.dtype.type
-    _set_threads(threads)
     forward(x, v0, *coeffs, dt(keep), dt(subtract), dt(1.0 - keep), _reset_mode(reset), *out)
 
 
@@ -312,13 +325,12 @@ def fused_lif_backward(
     v_threshold)``; the derivative is ``surrogate.derivative`` compiled (any strategy of
     :mod:`neuro.core.surrogate`).
     """
-    backward = _fused_lif_backward_kernel(type(surrogate))
+    backward = _fused_lif_backward_kernel(type(surrogate), parallel=_set_threads(threads))
     _, fields = surrogate_derivative(surrogate)
     keep, subtract = reset
     dt = u_seq.dtype.type
     if grad_z is None:
         grad_z = np.zeros_like(u_seq)
-    _set_threads(threads)
     backward(
         u_seq,
         grad_z,
@@ -345,10 +357,9 @@ def fused_lif_pool_forward(
     :func:`neuro.core._fused_kernels.lif_pool_forward`): as :func:`fused_lif_forward`, with the
     pooling ``geometry`` (17 ints) and ``out = (pooled, argmax, v)``, ``pooled`` and the window
     positions ``argmax`` (uint8) ``(T, B, M_out)``."""
-    forward = _fused_lif_forward_kernel(pool=True)
+    forward = _fused_lif_forward_kernel(pool=True, parallel=_set_threads(threads))
     keep, subtract = reset
     dt = x.dtype.type
-    _set_threads(threads)
     forward(x, v0, *coeffs, dt(keep), dt(subtract), dt(1.0 - keep), _reset_mode(reset), geometry, *out)
 
 
@@ -369,11 +380,10 @@ def fused_lif_pool_backward(
     """Compiled backward of :func:`fused_lif_pool_forward` from the saved input ``x``, ``v0`` and
     ``argmax`` (the membrane is recomputed): writes ``out = (grad_x, grad_v0)``;
     ``grad_strides`` are the element strides of ``grad_pooled``'s ``C, H, W``."""
-    backward = _fused_lif_backward_kernel(type(surrogate), pool=True)
+    backward = _fused_lif_backward_kernel(type(surrogate), pool=True, parallel=_set_threads(threads))
     _, fields = surrogate_derivative(surrogate)
     keep, subtract = reset
     dt = x.dtype.type
-    _set_threads(threads)
     backward(
         x, v0, argmax, grad_pooled, grad_v, *coeffs, dt(keep), dt(subtract), dt(1.0 - keep), _reset_mode(reset), fields,
         geometry, grad_strides, *out,

@@ -70,6 +70,21 @@ def test_fused_pool_equals_neurons_then_pool(pool, dtype, channels_last):
         assert y1.permute(0, 1, 3, 4, 2).is_contiguous()
 
 
+@pytest.mark.parametrize("threads", [1, 2])
+def test_one_thread_runs_the_serial_loops_with_the_same_result(threads):
+    x = sequence(channels_last=True)
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        fused_run = run(PER_CHANNEL, nn.MaxPool2d(2), x, torch.float32, ArcTan(), fuse=True)
+    finally:
+        torch.set_num_threads(previous)
+    generic = run(PER_CHANNEL, nn.MaxPool2d(2), x, torch.float32, ArcTan(), fuse=False)
+    assert torch.equal(fused_run[0], generic[0])
+    assert torch.equal(fused_run[1], generic[1])
+    torch.testing.assert_close(fused_run[2], generic[2], rtol=1e-5, atol=1e-5)
+
+
 def test_reset_to_value_and_another_surrogate():
     x = sequence()
     a = run(VALUE, nn.MaxPool2d(2), x, torch.float64, FastSigmoid(3.0), fuse=True)
