@@ -835,10 +835,10 @@ taken before neuro fused the neurons with the pooling): glibc serves each tensor
 threshold (at most 32 MB) with fresh pages, so every large temporary costs page faults (a full
 run then spent about a third of its CPU time in the kernel). A whole-sequence tensor of the first
 layer is 20 × 64 × 12 × 30 × 30 × 4 B = 55 MB (the convolution's output is one in every framework
-that folds time into the batch); the fused LIF-and-pooling kernel now allocates one more per step
-of training (the input gradient), where the separate kernel and pooling allocated four (membrane,
-spikes, the pooling's input gradient, the input gradient) and 28 MB of pooling indices, and
-SpikingJelly allocates several. With
+that folds time into the batch); the fused LIF-and-pooling kernel now needs one more per step of
+training (the input gradient, in a buffer it reuses once released), where the separate kernel and
+pooling allocated four (membrane, spikes, the pooling's input gradient, the input gradient) and
+28 MB of pooling indices, and SpikingJelly allocates several. With
 `MALLOC_MMAP_THRESHOLD_=4294967296 MALLOC_TRIM_THRESHOLD_=4294967296` (same command with
 `--only neuro "neuro (fused=False)" snnTorch SpikingJelly --batches 2 --epochs 2 --no-docs`) the
 times per batch went from 1007 to 513 ms (neuro), 737 to 586 ms (neuro, fused=False), 530 to
