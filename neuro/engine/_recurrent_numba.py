@@ -10,11 +10,12 @@ Per step: decay the STDP traces, add the external events, then run the nodes in 
 A neuron population calls its own small compiled function (one per neuron node, so LLVM
 vectorises it; the model's ``update`` compiled with float literals of the run's dtype and
 without NaN or signed-zero semantics, see :func:`typed_update` and :func:`_fast_jit`) that
-updates every neuron, writes the spikes to a buffer and lists the spiking neurons. The input
-buffer is then counted and cleared only where it was written (a list of touched inputs), and
-the listed spikes are emitted and delivered. A projection walks the CSR rows of its active
-inputs and adds into its successors' input buffers directly (no delay, only neuron
-successors, output not emitted) or into a ring buffer of ``max_delay + 1`` slots.
+updates every neuron block by block and lists the spiking neurons. The input buffer is then
+counted and cleared only where it was written (a list of touched inputs, prefetched a few
+entries ahead), and the listed spikes are emitted and delivered. A projection walks the CSR
+rows of its active inputs (prefetching the next row, and the targets when the input buffer
+exceeds the L2 cache) and adds into its successors' input buffers directly (no delay, only
+neuron successors, output not emitted) or into a ring buffer of ``max_delay + 1`` slots.
 """
 
 from __future__ import annotations
@@ -219,7 +220,7 @@ def _neuron(w: _Writer, block: list[BlockNode], k: int, d: int) -> None:
     xs = [f"k{k}_x{c}" for c in range(b.channels)]
     args = [*xs, *(f"k{k}_s{j}r" for j in range(len(sf))), *(f"k{k}_c{j}" for j, c in enumerate(b.coeffs) if not _literal(c))]
     args += [f"k{k}_tr{sf.index(fld)}[t, b]" for fld in b.record]
-    w(d, f"nspk = step{k}({', '.join(args)}, k{k}_z, k{k}_lst)")
+    w(d, f"nspk = step{k}({', '.join(args)}, k{k}_zb, k{k}_lst, k{k}_val)")
     w(d, "for q in range(nspk):")
     w(d + 1, f"i = k{k}_lst[q]")
     w(d + 1, f"c{k}_act += np.int64({' & '.join(f'({x}[i] == 0)' for x in xs)})")
@@ -244,12 +245,17 @@ def _neuron(w: _Writer, block: list[BlockNode], k: int, d: int) -> None:
     w(d, f"k{k}_tc = 0")
     w(d, "for q in range(nspk):")
     w(d + 1, f"i = k{k}_lst[q]")
-    w(d + 1, f"zi = k{k}_z[i]")
+    w(d + 1, f"zi = k{k}_val[q]")
     _spike(w, block, k, d + 1)
 
 
 AHEAD = 16
-"""How far ahead in the touched list the neuron's inputs are prefetched."""
+"""How far ahead the neuron's inputs are prefetched (entries of the touched list, synapses of
+a CSR row)."""
+
+FAR_BYTES = 1 << 20
+"""Input buffers larger than this (the L2 cache of one core) get their delivery targets
+prefetched; smaller ones are cache-resident and the prefetch costs more than it saves."""
 
 
 def _neuron_of_input(w: _Writer, b: BlockNode, k: int, d: int) -> None:
@@ -260,51 +266,63 @@ def _neuron_of_input(w: _Writer, b: BlockNode, k: int, d: int) -> None:
         w(d, f"i = i % n{k}")
 
 
+BLOCK = 1024
+"""Neurons per block of the update loop: their spikes stay in a small buffer (``zb``, in L1)
+that is scanned right after the block when the block spiked."""
+
+
 def _neuron_step(block: list[BlockNode], k: int) -> str:
     """The update loop of neuron node ``k`` as a small function of its own arrays (one per
     channel, state field, non-uniform coefficient and traced field), called once per step.
 
     Kept out of the big ``run`` and free of reductions but the spike count, so that LLVM
-    vectorises it: the model's ``update`` on every neuron, spikes to ``z``; then, when there are
-    spikes, a scan that skips blocks of 64 neurons without one (a vectorised test per block)
-    lists the spiking neurons in ``lst``, in order. Returns their number. Also writes
-    ``clear{k}``, the dense count and clearing of the input."""
+    vectorises it: the model's ``update`` on every neuron, in blocks of :data:`BLOCK` neurons
+    whose spikes go to the small buffer ``zb``; after a block with spikes, a scan of ``zb`` that
+    skips runs of 64 neurons without one (a vectorised test per run) lists the spiking neurons
+    in ``lst`` and their values in ``val``, in order (no spike array of the population's size
+    is written or re-read). Returns their number. Also writes ``clear{k}``, the dense count and
+    clearing of the input."""
     b = block[k]
     sf = b.model.state._fields
     xs = [f"x{c}" for c in range(b.channels)]
     inps = [f"inp{c}" for c in range(b.channels)]
     traced = [sf.index(fld) for fld in b.record]
     args = [*inps, *(f"s{j}" for j in range(len(sf))), *(f"c{j}" for j, c in enumerate(b.coeffs) if not _literal(c))]
-    args += [f"tr{j}" for j in traced] + ["z", "lst"]
+    args += [f"tr{j}" for j in traced] + ["zb", "lst", "val"]
     coeffs = ", ".join(_literal(c) or (f"c{j}" if np.ndim(c) == 0 else f"c{j}[i]") for j, c in enumerate(b.coeffs))
     x = xs[0] if b.channels == 1 else f"({', '.join(xs)})"
     lines = [
         '@numba.njit(cache=True, error_model="numpy")',
         f"def step{k}({', '.join(args)}):",
         "    ops = Ops(exp, where, spike)",
-        "    n = z.shape[0]",
+        "    n = lst.shape[0]",
         "    nspk = 0",
-        "    for i in range(n):",
-        *(f"        x{c} = inp{c}[i]" for c in range(b.channels)),
-        f"        st = State{k}({', '.join(f's{j}[i]' for j in range(len(sf)))})",
-        f"        zi, st = update{k}({x}, st, Coeffs{k}({coeffs}), ops)",
-        *(f"        s{j}[i] = st[{j}]" for j in range(len(sf))),
-        *(f"        tr{j}[i] = st[{j}]" for j in traced),
-        "        z[i] = zi",
-        "        nspk += np.int64(zi != 0)",
-        "    m = 0",
-        "    i0 = 0",
-        "    while m < nspk:",
-        "        i1 = min(i0 + 64, n)",
+        f"    for i0 in range(0, n, {BLOCK}):",
+        f"        m = min({BLOCK}, n - i0)",
         "        hit = 0",
-        "        for j in range(i0, i1):",
-        "            hit |= np.int64(z[np.uint64(j)] != 0)  # unsigned index: vectorised",
-        "        if hit != 0:",
-        "            for i in range(i0, i1):",
-        "                if z[i] != 0:",
-        "                    lst[m] = i",
-        "                    m += 1",
-        "        i0 = i1",
+        "        for j in range(m):",
+        "            i = np.uint64(i0 + j)  # unsigned index: no wrap-around test, vectorised",
+        *(f"            x{c} = inp{c}[i]" for c in range(b.channels)),
+        f"            st = State{k}({', '.join(f's{j}[i]' for j in range(len(sf)))})",
+        f"            zi, st = update{k}({x}, st, Coeffs{k}({coeffs}), ops)",
+        *(f"            s{j}[i] = st[{j}]" for j in range(len(sf))),
+        *(f"            tr{j}[i] = st[{j}]" for j in traced),
+        "            zb[j] = zi",
+        "            hit += np.int64(zi != 0)",
+        "        j0 = 0",
+        "        while hit > 0:",
+        "            j1 = min(j0 + 64, m)",
+        "            h = 0",
+        "            for j in range(j0, j1):",
+        "                h |= np.int64(zb[np.uint64(j)] != 0)",
+        "            if h != 0:",
+        "                for j in range(j0, j1):",
+        "                    if zb[j] != 0:",
+        "                        lst[nspk] = i0 + j",
+        "                        val[nspk] = zb[j]",
+        "                        nspk += 1",
+        "                        hit -= 1",
+        "            j0 = j1",
         "    return nspk",
         "",
         "",
@@ -353,10 +371,13 @@ def _projection(w: _Writer, block: list[BlockNode], k: int, d: int) -> None:
         w(d1 + 2, f"c{k}_eff += 1")
     else:
         w(d1, f"c{k}_eff += k{k}_fan[j]")
-    w(d1, f"for s in range(k{k}_indptr[j], k{k}_indptr[j + 1]):")
+    w(d1, f"e = k{k}_indptr[j + 1]")
+    w(d1, f"for s in range(k{k}_indptr[j], e):")
     w(d1 + 1, f"v = a * k{k}_w[s]")
     if b.direct:
         for s in b.succ:
+            w(d1 + 1, f"if far{s}:  # the input buffer exceeds the L2 cache: prefetch the target {AHEAD} synapses ahead")
+            w(d1 + 2, f"prefetch(k{s}_inp, k{k}_indices[min(s + {AHEAD}, e - 1)])")
             _add_input(w, s, f"k{k}_indices[s]", "v", d1 + 1)
     elif b.slots == 1:
         w(d1 + 1, f"k{k}_ring[0, k{k}_indices[s]] += v")
@@ -422,8 +443,9 @@ def generate(block: list[BlockNode], dtype: np.dtype) -> tuple[str, list[str], l
             for j, c in enumerate(b.coeffs):
                 if not _literal(c):
                     w.arg(f"k{k}_c{j}", c)  # a scalar when uniform (see run_numba)
-            w.arg(f"k{k}_z", np.zeros(b.n_out, dtype))
+            w.arg(f"k{k}_zb", np.zeros(BLOCK, dtype))
             w.arg(f"k{k}_lst", np.zeros(b.n_out, np.int64))
+            w.arg(f"k{k}_val", np.zeros(b.n_out, dtype))
             w.arg(f"k{k}_tl", np.zeros(b.n_in + 1, np.int64))
             for fld in b.record:
                 j = b.model.state._fields.index(fld)
@@ -455,7 +477,8 @@ def generate(block: list[BlockNode], dtype: np.dtype) -> tuple[str, list[str], l
         w(1, f"c{k}_spk = 0.0")
         w(1, f"k{k}_tc = 0")
         if b.kind == "neuron":
-            w(1, f"n{k} = k{k}_z.shape[0]")
+            w(1, f"n{k} = k{k}_lst.shape[0]")
+            w(1, f"far{k} = k{k}_inp.nbytes > {FAR_BYTES}")
             w(1, f"k{k}_cap = k{k}_tl.shape[0] - 1")
         if b.kind in ("projection", "delay"):
             w(1, f"S{k} = k{k}_ring.shape[0]")
