@@ -12,7 +12,7 @@ Every kernel walks the events of each frame (``f = t * B + b``, see
 * :func:`sparse_events`: walk the CSR row of each active input, with per-synapse delays
   delivering into later frames.
 
-* :func:`dense_to_events`: the non-zero entries of dense frames, as events.
+* :func:`dense_to_events` and :func:`events_to_dense`: dense frames to events and back.
 
 ``weighted`` says whether ``val`` holds the event values (False: every value is ``val[0]``,
 which the caller sets to 1 in the output's dtype). The projection kernels also return the
@@ -53,6 +53,15 @@ def dense_to_events(x):  # pragma: no cover - compiled
                 k += 1
         ptr[f + 1] = k
     return ptr, idx, val, binary
+
+
+@numba.njit(cache=True)
+def events_to_dense(ptr, idx, val, weighted, out):  # pragma: no cover - compiled
+    """Write the entries into the zero-initialised ``(F, N)`` array ``out`` (the inverse of
+    :func:`dense_to_events`)."""
+    for f in range(ptr.shape[0] - 1):
+        for k in range(ptr[f], ptr[f + 1]):
+            out[f, idx[k]] = val[k] if weighted else val[0]
 
 
 @numba.njit(cache=True)

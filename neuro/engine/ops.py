@@ -43,9 +43,9 @@ def as_events(signal: Signal, backend: str = "numpy") -> Events:
     return signal if isinstance(signal, Events) else Events.from_dense(signal, compiled=backend == "numba")
 
 
-def as_dense(signal: Signal, dtype: Any) -> np.ndarray:
+def as_dense(signal: Signal, dtype: Any, backend: str = "numpy") -> np.ndarray:
     if isinstance(signal, Events):
-        return signal.to_dense(dtype)
+        return signal.to_dense(dtype, compiled=backend == "numba")
     return np.ascontiguousarray(signal, dtype=dtype)
 
 
@@ -455,7 +455,7 @@ class NeuronOp(Op):
         return [s.copy() for s in self._rest_cache[batch]]
 
     def step(self, signal: Signal, backend: str, n_steps: int, batch: int, record: tuple[str, ...] = ()) -> Step:
-        x = as_dense(signal, self.dtype).reshape(n_steps, batch, self.n)
+        x = as_dense(signal, self.dtype, backend).reshape(n_steps, batch, self.n)
         state = self._rest(batch)
         fields = self.model.state._fields
         traces = [np.zeros((n_steps, batch, self.n), self.dtype) for _ in fields] if record else None

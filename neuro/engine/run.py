@@ -208,6 +208,7 @@ def run(
 
     counts = Counts()
     result = Result({}, {}, counts, {}, {}, {}, dt, steps, batch, backend)
+    ops = _prepared(graph, dt, dtype, method)
     for unit, is_block in _cached_units(graph, tuple(plastic)):
         if is_block:
             _run_block(graph, unit, signals, result, dt, backend, dtype, method, monitors, plasticity or {})
@@ -218,9 +219,9 @@ def run(
             continue
         incoming = _sum([signals[p] for p in graph.predecessors(name)], dtype)
         if isinstance(node, ir.Output):
-            result.outputs[name] = as_dense(incoming, dtype)
+            result.outputs[name] = as_dense(incoming, dtype, backend)
             continue
-        op = _prepared(graph, dt, dtype, method)[name]
+        op = ops[name]
         record: tuple[str, ...] = ()
         if name in monitors:
             fields = op.model.state._fields if isinstance(op, NeuronOp) else ()

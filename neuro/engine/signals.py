@@ -9,6 +9,7 @@ what is active; neuron populations consume dense ``(T, B, N)`` input currents.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,7 +40,7 @@ class Events:
     @property
     def size(self) -> int:
         """Number of elements of one frame."""
-        return int(np.prod(self.shape, dtype=np.int64))
+        return math.prod(self.shape)
 
     @property
     def binary(self) -> bool:
@@ -66,10 +67,16 @@ class Events:
         frame = self.frame_of_entries()
         return frame // self.batch, frame % self.batch
 
-    def to_dense(self, dtype: Any = np.float32) -> np.ndarray:
-        """The ``(T, B, *shape)`` array."""
+    def to_dense(self, dtype: Any = np.float32, compiled: bool = False) -> np.ndarray:
+        """The ``(T, B, *shape)`` array; ``compiled``: written by the ``numba`` backend's kernel."""
         out = np.zeros((self.n_steps * self.batch, self.size), dtype)
-        out[self.frame_of_entries(), self.idx] = self.values(dtype)
+        if compiled:
+            from neuro.engine.kernels import events_to_dense
+
+            val = np.ones(1, dtype) if self.val is None else np.ascontiguousarray(self.val)
+            events_to_dense(self.ptr, self.idx, val, self.val is not None, out)
+        else:
+            out[self.frame_of_entries(), self.idx] = self.values(dtype)
         return out.reshape(self.n_steps, self.batch, *self.shape)
 
     def count_per_element(self) -> np.ndarray:

@@ -120,3 +120,14 @@ def test_compiled_from_dense_gives_the_same_events(dtype):
         if a.val is not None:
             assert a.val.dtype == b.val.dtype
             np.testing.assert_array_equal(a.val, b.val)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_compiled_to_dense_is_the_numpy_one(dtype):
+    rng = np.random.default_rng(4)
+    for values in (np.float32, np.float64, np.int64):
+        x = ((rng.random((4, 3, 2, 5)) < 0.3) * rng.choice([1.0, 2.0, 1.1], (4, 3, 2, 5))).astype(values)
+        ev = Events.from_dense(x)
+        compiled = ev.to_dense(dtype, compiled=True)
+        assert compiled.dtype == dtype
+        np.testing.assert_array_equal(compiled, ev.to_dense(dtype))
