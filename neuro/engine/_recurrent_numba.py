@@ -230,10 +230,11 @@ def _neuron(w: _Writer, block: list[BlockNode], k: int, d: int) -> None:
     w(d + 1, f"c{k}_act += n_act")
     w(d, "else:")
     w(d + 1, f"for q in range(k{k}_tc):")
-    w(d + 2, f"i = k{k}_tl[min(q + {AHEAD}, k{k}_tc - 1)]  # prefetch the inputs {AHEAD} entries ahead")
-    _neuron_of_input(w, b, k, d + 2)
+    w(d + 2, f"if far{k}:  # prefetch the inputs {AHEAD} entries ahead")
+    w(d + 3, f"i = k{k}_tl[min(q + {AHEAD}, k{k}_tc - 1)]")
+    _neuron_of_input(w, b, k, d + 3)
     for x in xs:
-        w(d + 2, f"prefetch({x}, i)")
+        w(d + 3, f"prefetch({x}, i)")
     w(d + 2, f"i = k{k}_tl[q]")
     _neuron_of_input(w, b, k, d + 2)
     w(d + 2, "u = np.uint64(i)  # unsigned index: no negative-index wrap-around")
@@ -378,7 +379,8 @@ def _projection(w: _Writer, block: list[BlockNode], k: int, d: int) -> None:
         for s in b.succ:
             w(d1 + 1, f"if far{s}:  # the input buffer exceeds the L2 cache: prefetch the target {AHEAD} synapses ahead")
             w(d1 + 2, f"prefetch(k{s}_inp, k{k}_indices[min(s + {AHEAD}, e - 1)])")
-            _add_input(w, s, f"k{k}_indices[s]", "v", d1 + 1)
+            w(d1 + 1, f"o = np.uint64(k{k}_indices[s])  # unsigned index: no wrap-around test")
+            _add_input(w, s, "o", "v", d1 + 1)
     elif b.slots == 1:
         w(d1 + 1, f"k{k}_ring[0, k{k}_indices[s]] += v")
     else:
