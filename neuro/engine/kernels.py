@@ -10,9 +10,9 @@ Every kernel walks the events of each frame (``f = t * B + b``, see
 * :func:`pool_events`: add each event to the pooling windows that contain it, and emit the
   window sums as events;
 * :func:`sparse_events`: walk the CSR row of each active input, with per-synapse delays
-  delivering into later frames.
-
-* :func:`dense_to_events` and :func:`events_to_dense`: dense frames to events and back.
+  delivering into later frames;
+* :func:`dense_to_events` and :func:`events_to_dense`: dense frames to events and back;
+* :func:`axpy8`, :func:`axpy4`, :func:`nonzero_mask8`: explicit vector operations they use.
 
 ``weighted`` says whether ``val`` holds the event values (False: every value is ``val[0]``,
 which the caller sets to 1 in the output's dtype). The projection kernels also return the
@@ -22,10 +22,80 @@ effective synaptic operations, the sum of ``fanout[j]`` (non-zero weights reache
 
 from __future__ import annotations
 
+from typing import Any
+
 import numba
 import numpy as np
+from llvmlite import ir as llir
+from numba import types
+from numba.extending import intrinsic
 
-from neuro.engine._simd import axpy4, axpy8
+# Explicit vector operations. Numba's loop vectoriser leaves short runs (the few dozen
+# contiguous outputs one convolution event reaches in one kernel row) in scalar code: the
+# runtime alias checks and the scalar remainder cost more than the run itself. axpy8/axpy4
+# emit the vector operation directly (LLVM <w x T> load, fmul, fadd, store; unaligned), with
+# the same two roundings per element as the scalar ``y[i] += a * x[j]`` (no fused
+# multiply-add), so results are bitwise those of the scalar loop. Callers keep the ranges
+# within the arrays (no bounds checks, as in Numba's indexing). They live in this file so
+# that Numba's cache, keyed on this file, never keeps kernels compiled with an older version.
+
+
+def _axpy(width: int) -> Any:
+    @intrinsic
+    def axpy(typingctx: Any, y: Any, i: Any, x: Any, j: Any, a: Any) -> Any:  # pragma: no cover - compiled
+        sig = types.void(y, types.intp, x, types.intp, y.dtype)
+
+        def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+            y_val, i_val, x_val, j_val, a_val = args
+            elt = context.get_data_type(signature.args[0].dtype)
+            vec = llir.VectorType(elt, width)
+            y_arr = context.make_array(signature.args[0])(context, builder, y_val)
+            x_arr = context.make_array(signature.args[2])(context, builder, x_val)
+            y_ptr = builder.bitcast(builder.gep(y_arr.data, [i_val]), vec.as_pointer())
+            x_ptr = builder.bitcast(builder.gep(x_arr.data, [j_val]), vec.as_pointer())
+            align = context.get_abi_sizeof(elt)
+            lanes = builder.insert_element(llir.Constant(vec, llir.Undefined), a_val, llir.Constant(llir.IntType(32), 0))
+            zeros = llir.Constant(llir.VectorType(llir.IntType(32), width), [0] * width)
+            splat = builder.shuffle_vector(lanes, llir.Constant(vec, llir.Undefined), zeros)
+            product = builder.fmul(splat, builder.load(x_ptr, align=align))
+            builder.store(builder.fadd(builder.load(y_ptr, align=align), product), y_ptr, align=align)
+            return context.get_dummy_value()
+
+        return sig, codegen
+
+    return axpy
+
+
+axpy8 = _axpy(8)
+"""``y[i:i + 8] += a * x[j:j + 8]`` (1-D C-contiguous float arrays of one dtype, ``a`` of it)."""
+
+axpy4 = _axpy(4)
+"""``y[i:i + 4] += a * x[j:j + 4]``."""
+
+
+def _nonzero_mask(width: int) -> Any:
+    @intrinsic
+    def nonzero_mask(typingctx: Any, x: Any, i: Any) -> Any:  # pragma: no cover - compiled
+        sig = types.uint32(x, types.intp)
+
+        def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+            x_val, i_val = args
+            elt = context.get_data_type(signature.args[0].dtype)
+            vec = llir.VectorType(elt, width)
+            x_arr = context.make_array(signature.args[0])(context, builder, x_val)
+            x_ptr = builder.bitcast(builder.gep(x_arr.data, [i_val]), vec.as_pointer())
+            lanes = builder.load(x_ptr, align=context.get_abi_sizeof(elt))
+            nonzero = builder.fcmp_unordered("!=", lanes, llir.Constant(vec, None))  # NaN counts, as in z != 0
+            bits = builder.bitcast(nonzero, llir.IntType(width))
+            return builder.zext(bits, llir.IntType(32))
+
+        return sig, codegen
+
+    return nonzero_mask
+
+
+nonzero_mask8 = _nonzero_mask(8)
+"""Bit ``b`` set where ``x[i + b] != 0`` for ``b < 8`` (a 1-D C-contiguous float array)."""
 
 
 @numba.njit(cache=True)
@@ -94,7 +164,7 @@ def conv_events(ptr, idx, val, weighted, wk, wrow, cin_g, height, width, geometr
     then written out channel by channel with the bias added. With unit stride and dilation and
     one group, the outputs an event reaches in one kernel row are one contiguous run of the
     scratch (``kw * C_out`` values at most, cut at the borders once per event), added in
-    vectors of 8 and 4 (:mod:`neuro.engine._simd`, bitwise the scalar result).
+    vectors of 8 and 4 (:func:`axpy8`, :func:`axpy4`: bitwise the scalar result).
     """
     sy, sx, py, px, dy, dx = geometry[0], geometry[1], geometry[2], geometry[3], geometry[4], geometry[5]
     kh, kw, cout_g = wk.shape[1], wk.shape[2], wk.shape[3]

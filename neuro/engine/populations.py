@@ -37,6 +37,7 @@ import numpy as np
 
 from neuro.core.jit import jit_function
 from neuro.core.neurons import MODELS
+from neuro.engine.kernels import nonzero_mask8
 
 _MODEL = MODELS[{name!r}]
 State = _MODEL.state
@@ -75,6 +76,7 @@ def run(x, {state_args}, {coeff_args}, n_traces, {trace_args}):
     n_in = 0
     n_ones = 0
     zrow = np.zeros(n, x.dtype)
+    n8 = n - n % 8
     for t in range(n_steps):
         for b in range(batch):
             # the update of every neuron and the counts: a loop without branches, vectorised
@@ -103,7 +105,14 @@ def run(x, {state_args}, {coeff_args}, n_traces, {trace_args}):
                     val2 = np.empty(cap, x.dtype)
                     val2[:k] = val[:k]
                     val = val2
-                for i in range(n):
+                for i0 in range(0, n8, 8):  # blocks of 8 without a spike are skipped whole
+                    if nonzero_mask8(zrow, i0) != 0:
+                        for i in range(i0, i0 + 8):
+                            z = zrow[i]
+                            idx[k] = i
+                            val[k] = z
+                            k += 1 if z != 0 else 0
+                for i in range(n8, n):
                     z = zrow[i]
                     idx[k] = i
                     val[k] = z
@@ -137,7 +146,9 @@ def _numba_module(model: NeuronModel) -> Any:
         state_writeback="\n".join(f"                s_{f}[b, i] = state.{f}" for f in sf),
         trace_writeback="\n".join(f"                    tr_{f}[t, b, i] = s_{f}[b, i]" for f in sf),
     )
-    return load_generated(source, f"population_{model.name.lower()}", depends_on=[model.update])
+    from neuro.engine.kernels import _nonzero_mask  # numba only when the numba backend runs
+
+    return load_generated(source, f"population_{model.name.lower()}", depends_on=[model.update, _nonzero_mask])
 
 
 def numba_population(

@@ -11,7 +11,7 @@ import pytest
 
 from neuro import ir
 from neuro.core.errors import ShapeError
-from neuro.engine._simd import axpy4, axpy8
+from neuro.engine.kernels import axpy4, axpy8
 from neuro.engine.ops import make_op
 from neuro.engine.signals import Events
 
