@@ -18,7 +18,7 @@ rounding, as the surrogate is evaluated in float64). Numba is imported on the fi
 :func:`run_pooled` fuses the LIF with the max pooling that follows it (what
 :class:`~neuro.torch.layers.Sequential` runs for ``Neurons`` then ``nn.MaxPool2d``): the spikes
 are pooled while in cache and never stored, the backward recomputes the membrane from the saved
-input, and its large outputs reuse a released buffer of the same shape (:func:`_buffer`) instead
+input, and its large outputs reuse a released buffer of the same shape (:func:`buffer`) instead
 of fresh pages.
 
 Forward (coefficients of :func:`~neuro.core.neurons.lif.lif_coefficients`):
@@ -263,8 +263,7 @@ def _pool_params(pool: nn.MaxPool2d) -> tuple[tuple[int, int], ...]:
 
 
 WORKSPACE_MIN_BYTES = 1 << 20
-"""Tensors the fused LIF-pool kernel allocates at least this large are kept for reuse (see
-:func:`_buffer`)."""
+"""Tensors from :func:`buffer` at least this large are kept for reuse."""
 
 _WORKSPACE: dict[tuple[Any, ...], torch.Tensor] = {}
 _WORKSPACE_LOCK = threading.Lock()
@@ -277,7 +276,7 @@ def _unshared(t: torch.Tensor) -> bool:
     return use_count is not None and use_count(t.untyped_storage()._cdata) == 2  # t and the probe
 
 
-def _buffer(shape: tuple[int, ...], dtype: torch.dtype) -> torch.Tensor:
+def buffer(shape: tuple[int, ...], dtype: torch.dtype) -> torch.Tensor:
     """An uninitialised CPU tensor, reusing the cached one of this shape once nothing else holds
     it. A fresh large tensor costs a page fault per 4 KiB page (glibc maps it anew each time), and
     a training step allocates the same shapes again and again; the cache keeps at most
@@ -313,8 +312,9 @@ class _FusedLIFPool(torch.autograd.Function):
         (kh, kw), (sh, sw), (ph, pw), _ = pool
         t, b, ch, h, w = x_seq.shape
         shape = (t, b, ch, (h + 2 * ph - kh) // sh + 1, (w + 2 * pw - kw) // sw + 1)
-        pooled = _buffer(tuple(shape[i] for i in perm), x_seq.dtype).permute(_inverse(perm))
-        argmax = _buffer(tuple(shape[i] for i in perm), torch.uint8).numpy().reshape(t, b, -1)
+        pooled = buffer(tuple(shape[i] for i in perm), x_seq.dtype).permute(_inverse(perm))
+        argmax_t = buffer(tuple(shape[i] for i in perm), torch.uint8)
+        argmax = argmax_t.numpy().reshape(t, b, -1)
         perm_v = [p - 1 for p in perm[1:]]
         v = torch.empty(tuple(x_seq.shape[i] for i in perm[1:]), dtype=x_seq.dtype)
         geometry = (ch, h, w, *strides, *shape[3:], *pooled.stride()[2:], kh, kw, sh, sw, ph, pw)
@@ -323,28 +323,32 @@ class _FusedLIFPool(torch.autograd.Function):
         v0_flat = _flat(v0, perm_v, 1)
         out = (pooled.permute(perm).numpy().reshape(t, b, -1), argmax, v.numpy().reshape(b, -1))
         jit.fused_lif_pool_forward(x, v0_flat, coeffs, reset, geometry, out, torch.get_num_threads())
-        ctx.save_for_backward(x_seq)
-        ctx.compiled = (x, v0_flat, argmax, perm, coeffs, reset, geometry, surrogate, v0.shape)
+        # Saved tensors (not attributes), so that autograd frees them after the backward and
+        # the buffers are free for the next step while this graph is still referenced.
+        ctx.save_for_backward(x_seq, argmax_t, torch.from_numpy(v0_flat))
+        ctx.compiled = (perm, coeffs, reset, geometry, surrogate, v0.shape)
         return pooled, v.permute(_inverse(perm_v))
 
     @staticmethod
     def backward(ctx: Any, grad_pooled: torch.Tensor | None, grad_v: torch.Tensor | None) -> Any:
         from neuro.core import jit
 
-        ctx.saved_tensors  # noqa: B018 (raises if the input was modified in place since the forward)
-        x, v0_flat, argmax, perm, coeffs, reset, geometry, surrogate, v0_shape = ctx.compiled
+        x_seq, argmax_t, v0_t = ctx.saved_tensors  # raises if the input was modified in place since
+        perm, coeffs, reset, geometry, surrogate, v0_shape = ctx.compiled
+        x, _, _ = _slab(x_seq)
+        argmax, v0_flat = argmax_t.numpy().reshape(*x.shape[:2], -1), v0_t.numpy()
         perm_v = [p - 1 for p in perm[1:]]
         gv = np.zeros_like(v0_flat) if grad_v is None else _flat(grad_v, perm_v, 1)
         dtype = torch.from_numpy(x).dtype
         if grad_pooled is None:
             grad_pooled = torch.zeros(*x.shape[:2], geometry[0], *geometry[6:8], dtype=dtype)
         gp, _, g_strides = _slab(grad_pooled)
-        grad_x = _buffer(x.shape, dtype)
+        grad_x = buffer(x.shape, dtype)
         grad_v0 = torch.empty(v0_flat.shape, dtype=grad_x.dtype)
         out = (grad_x.numpy(), grad_v0.numpy())
         threads = torch.get_num_threads()
         jit.fused_lif_pool_backward(x, v0_flat, argmax, gp, gv, coeffs, reset, surrogate, geometry, g_strides, out, threads)
-        shape = [ctx.saved_tensors[0].shape[i] for i in perm]
+        shape = [x_seq.shape[i] for i in perm]
         grad_v0 = grad_v0.reshape(shape[1:]).permute(_inverse(perm_v))
         return grad_x.reshape(shape).permute(_inverse(perm)), _sum_to(grad_v0, v0_shape), None, None, None
 

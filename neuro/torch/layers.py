@@ -27,9 +27,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.autograd.function import once_differentiable
 
 from neuro.core.surrogate import ArcTan, Surrogate
-from neuro.torch.neurons import Neurons
+from neuro.torch import fused
+from neuro.torch.neurons import Neurons, has_hooks
 from neuro.torch.ops import spike_fn
 
 
@@ -44,14 +46,74 @@ def over_time(layer: nn.Module, x_seq: torch.Tensor) -> torch.Tensor:
     2-D convolutions get their input in channels-last memory order, which oneDNN (CPU) and
     cuDNN run markedly faster for the small channel counts of spiking CNNs (about 1.5x for
     forward plus backward on the benchmark network); the values are the same tensor, only the
-    strides differ, and the neurons and pooling layers that follow keep that order.
+    strides differ, and the neurons and pooling layers that follow keep that order. A convolution
+    whose output is large writes it into a reused buffer (:class:`_FoldedConv2d`, same values).
     """
     t, b = x_seq.shape[:2]
     x = x_seq.reshape(t * b, *x_seq.shape[2:])
     if isinstance(layer, nn.Conv2d) and x.dim() == 4:
         x = x.contiguous(memory_format=torch.channels_last)
+        if _FoldedConv2d.applies(layer, x):
+            y = _FoldedConv2d.apply(x, layer.weight, layer.bias, layer)
+            return y.reshape(t, b, *y.shape[1:])
     y = layer(x)
     return y.reshape(t, b, *y.shape[1:])
+
+
+class _FoldedConv2d(torch.autograd.Function):
+    """A 2-D convolution of a large folded batch whose output goes into a reused buffer.
+
+    glibc maps every allocation above 32 MB afresh, so the output of the first convolution of a
+    spiking CNN over all steps (``T * B`` images) costs a page fault per 4 KiB on every call. Here
+    the images run in chunks whose outputs are copied into a buffer from
+    :func:`neuro.torch.fused.buffer`; each image's output is the same convolution as in one call,
+    and the backward is torch's own convolution backward over the whole batch, so values and
+    gradients are those of ``layer(x)``."""
+
+    LARGE = 32 << 20  # glibc's largest mmap threshold
+    CHUNK = 8 << 20
+
+    @staticmethod
+    def applies(layer: nn.Conv2d, x: torch.Tensor) -> bool:
+        if type(layer) is not nn.Conv2d or layer.padding_mode != "zeros" or x.device.type != "cpu" or has_hooks(layer):
+            return False
+        if isinstance(layer.padding, str):
+            return False
+        h, w = x.shape[2:]
+        (kh, kw), (sh, sw), (ph, pw), (dh, dw) = layer.kernel_size, layer.stride, layer.padding, layer.dilation
+        out = (
+            x.shape[0]
+            * layer.out_channels
+            * ((h + 2 * ph - dh * (kh - 1) - 1) // sh + 1)
+            * ((w + 2 * pw - dw * (kw - 1) - 1) // sw + 1)
+        )
+        return out * x.element_size() >= _FoldedConv2d.LARGE
+
+    @staticmethod
+    def forward(ctx: Any, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, layer: nn.Conv2d) -> torch.Tensor:
+        first = F.conv2d(x[:1], weight, bias, layer.stride, layer.padding, layer.dilation, layer.groups)
+        n, (c, h, w) = x.shape[0], first.shape[1:]
+        out = fused.buffer((n, h, w, c), first.dtype).permute(0, 3, 1, 2)
+        step = max(1, _FoldedConv2d.CHUNK // max(1, first.numel() * first.element_size()))
+        for i in range(0, n, step):
+            out[i : i + step].copy_(
+                F.conv2d(x[i : i + step], weight, bias, layer.stride, layer.padding, layer.dilation, layer.groups)
+            )
+        ctx.save_for_backward(x, weight)
+        ctx.conv = (bias is not None, layer.stride, layer.padding, layer.dilation, layer.groups)
+        return out
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx: Any, grad: torch.Tensor) -> Any:
+        x, weight = ctx.saved_tensors
+        has_bias, stride, padding, dilation, groups = ctx.conv
+        mask = [ctx.needs_input_grad[0], ctx.needs_input_grad[1], has_bias and ctx.needs_input_grad[2]]
+        bias_sizes = [weight.shape[0]] if has_bias else None
+        gx, gw, gb = torch.ops.aten.convolution_backward(
+            grad, x, weight, bias_sizes, list(stride), list(padding), list(dilation), False, [0, 0], groups, mask
+        )
+        return gx, gw, gb, None
 
 
 def call(layer: nn.Module, x_seq: torch.Tensor, state: Any) -> tuple[torch.Tensor, Any]:

@@ -134,14 +134,14 @@ class Neurons(nn.Module):
         that never stores the spikes; None where it does not apply (a model without the fused
         step, ``fused=False``, a pooling other than a plain ``nn.MaxPool2d``, hooks on either
         module, which must see the spikes, or no compiled loops for the input)."""
-        if not (self.fused and fused.supports(self.model) and fused.poolable(pool)) or _hooked(self) or _hooked(pool):
+        if not (self.fused and fused.supports(self.model) and fused.poolable(pool)) or has_hooks(self) or has_hooks(pool):
             return None
         if state is None:
             state = self.initial_state(x_seq[0])
         return fused.run_pooled(self.model, x_seq, state, self.coeffs(), self.surrogate, pool)
 
 
-def _hooked(module: nn.Module) -> bool:
+def has_hooks(module: nn.Module) -> bool:
     """Whether calling ``module`` would run hooks (its own or global ones)."""
     from torch.nn.modules import module as m
 
