@@ -154,10 +154,11 @@ def dense_events(ptr, idx, val, weighted, wt, fanout, out):  # pragma: no cover 
 
 
 @numba.njit(cache=True)
-def conv_events(ptr, idx, val, weighted, wk, wrow, cin_g, height, width, geometry, fanout, bias, out):  # pragma: no cover
+def conv_events(ptr, idx, val, weighted, wk, wrow, cin_g, cyx, geometry, fanout, bias, out):  # pragma: no cover
     """``wk[c, ky, kx, o]`` is the weight from input channel ``c`` to output channel
     ``(c // cin_g) * cout_g + o``; ``wrow[c, ky, m * cout_g + o] = wk[c, ky, kw - 1 - m, o]`` (the
-    kernel rows flipped, for the contiguous path); ``geometry = (sy, sx, py, px, dy, dx)``;
+    kernel rows flipped, for the contiguous path); ``cyx[j]`` is the ``(channel, y, x)`` of flat
+    input ``j`` (a table, no division per event); ``geometry = (sy, sx, py, px, dy, dx)``;
     ``out`` is ``(F, C_out, Ho, Wo)`` and receives ``bias[o]`` plus the correlation.
 
     Each frame is accumulated in a channels-last scratch ``(Ho, Wo, C_out)`` (cache-resident),
@@ -169,7 +170,6 @@ def conv_events(ptr, idx, val, weighted, wk, wrow, cin_g, height, width, geometr
     sy, sx, py, px, dy, dx = geometry[0], geometry[1], geometry[2], geometry[3], geometry[4], geometry[5]
     kh, kw, cout_g = wk.shape[1], wk.shape[2], wk.shape[3]
     c_out, ho, wo = out.shape[1], out.shape[2], out.shape[3]
-    hw = height * width
     n_frames = ptr.shape[0] - 1
     contiguous = sy == 1 and sx == 1 and dy == 1 and dx == 1 and cout_g == c_out
     unit = sy == 1 and sx == 1
@@ -182,10 +182,7 @@ def conv_events(ptr, idx, val, weighted, wk, wrow, cin_g, height, width, geometr
         for k in range(ptr[f], ptr[f + 1]):
             j = idx[k]
             synops += fanout[j]
-            c = j // hw
-            r = j - c * hw
-            y = r // width
-            x = r - y * width
+            c, y, x = cyx[j, 0], cyx[j, 1], cyx[j, 2]
             a = val[k] if weighted else val[0]
             if contiguous:
                 base = x + px - (kw - 1)  # output column of the last kernel column

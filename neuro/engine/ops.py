@@ -198,6 +198,7 @@ class ConvOp(Projection):
         self.wk = wk
         self.wrow = np.ascontiguousarray(wk[:, :, ::-1, :].reshape(c_in, kh, kw * self.cout_g))
         self.geometry = np.array([*self.stride, *self.padding, *self.dilation], np.int64)
+        self.cyx = np.indices(self.in2).reshape(3, -1).T.copy()  # (channel, y, x) per flat input
         self.nnz_fanout = self._fanout(np.count_nonzero(wk, axis=3))
         self.dense_fanout = int(self._fanout(np.full(wk.shape[:3], self.cout_g)).sum())
 
@@ -229,8 +230,8 @@ class ConvOp(Projection):
             val, weighted = _values(ev, self.dtype)
             out = np.empty((frames, c_out, ho, wo), self.dtype)
             synops = kernels.conv_events(
-                ev.ptr, ev.idx, val, weighted, self.wk, self.wrow, self.cin_g, self.in2[1], self.in2[2], self.geometry,
-                self.nnz_fanout, self.bias, out,
+                ev.ptr, ev.idx, val, weighted, self.wk, self.wrow, self.cin_g, self.cyx, self.geometry, self.nnz_fanout,
+                self.bias, out,
             )  # fmt: skip
             return out.reshape(ev.n_steps, ev.batch, *self.out_shape), synops
         if backend == "cuda":
