@@ -779,8 +779,10 @@ How each library is used:
   `Neurons` followed by a `MaxPool2d` runs as one compiled kernel over the whole sequence
   (`neuro.torch.fused.run_pooled`): each step's spikes are pooled while in cache, so the hidden
   spike sequences and the pooling indices are never stored, and the backward recomputes the
-  membrane from the saved input instead of storing it. `fused=False` is the same module with the
-  generic per-step `lif.update` and torch's max pooling.
+  membrane from the saved input instead of storing it. Its large tensors, and the output of the
+  first convolution (computed in chunks, same values), go into buffers reused from step to step
+  instead of fresh pages (see the allocator note below). `fused=False` is the same module with
+  the generic per-step `lif.update` and torch's max pooling.
 - snnTorch: `snn.Leaky(beta=β, spike_grad=surrogate.atan(), reset_mechanism="subtract")` in a
   Python loop over time, as in its tutorials, with `reset_delay=False`, which subtracts the
   threshold in the step that spikes. snnTorch's default (`reset_delay=True`) subtracts it in the
@@ -835,10 +837,11 @@ taken before neuro fused the neurons with the pooling): glibc serves each tensor
 threshold (at most 32 MB) with fresh pages, so every large temporary costs page faults (a full
 run then spent about a third of its CPU time in the kernel). A whole-sequence tensor of the first
 layer is 20 × 64 × 12 × 30 × 30 × 4 B = 55 MB (the convolution's output is one in every framework
-that folds time into the batch); the fused LIF-and-pooling kernel now needs one more per step of
-training (the input gradient, in a buffer it reuses once released), where the separate kernel and
-pooling allocated four (membrane, spikes, the pooling's input gradient, the input gradient) and
-28 MB of pooling indices, and SpikingJelly allocates several. With
+that folds time into the batch); neuro now keeps two per step of training, the convolution's
+output and the input gradient of the fused LIF-and-pooling kernel, both in buffers reused once
+released (minor page faults per training step 27,500 → 2,300), where the separate kernel and
+pooling allocated four more (membrane, spikes, the pooling's input gradient, the input gradient)
+and 28 MB of pooling indices; SpikingJelly allocates several. With
 `MALLOC_MMAP_THRESHOLD_=4294967296 MALLOC_TRIM_THRESHOLD_=4294967296` (same command with
 `--only neuro "neuro (fused=False)" snnTorch SpikingJelly --batches 2 --epochs 2 --no-docs`) the
 times per batch went from 1007 to 513 ms (neuro), 737 to 586 ms (neuro, fused=False), 530 to
