@@ -839,9 +839,10 @@ run then spent about a third of its CPU time in the kernel). A whole-sequence te
 layer is 20 × 64 × 12 × 30 × 30 × 4 B = 55 MB (the convolution's output is one in every framework
 that folds time into the batch); neuro now keeps two per step of training, the convolution's
 output and the input gradient of the fused LIF-and-pooling kernel, both in buffers reused once
-released (minor page faults per training step 27,500 → 2,300), where the separate kernel and
-pooling allocated four more (membrane, spikes, the pooling's input gradient, the input gradient)
-and 28 MB of pooling indices; SpikingJelly allocates several. With
+released, where the separate kernel and pooling allocated four more (membrane, spikes, the
+pooling's input gradient, the input gradient) and 28 MB of pooling indices: minor page faults
+per training step of neuro went from about 50,000 to under 2,500. SpikingJelly allocates
+several. With
 `MALLOC_MMAP_THRESHOLD_=4294967296 MALLOC_TRIM_THRESHOLD_=4294967296` (same command with
 `--only neuro "neuro (fused=False)" snnTorch SpikingJelly --batches 2 --epochs 2 --no-docs`) the
 times per batch went from 1007 to 513 ms (neuro), 737 to 586 ms (neuro, fused=False), 530 to
