@@ -361,6 +361,9 @@ def _spike(w: _Writer, block: list[BlockNode], k: int, d: int) -> None:
 
 def _projection(w: _Writer, block: list[BlockNode], k: int, d: int) -> None:
     b = block[k]
+    w(d, f"sort_prefix(k{k}_tl, k{k}_tc)")
+    w(d, f"for q in range(k{k}_tc):  # the row pointers of every spiking input")
+    w(d + 1, f"prefetch(k{k}_indptr, k{k}_tl[q])")
     _take(w, k, d)
     d1 = d + 1
     _prefetch_next_row(w, k, d1)
