@@ -24,9 +24,16 @@ from neuro.interop._runners import RUNNERS
 from tests.interop.test_fidelity import _mlp
 from tests.interop.tools import require
 
-rockpool = require("rockpool")
 torch = pytest.importorskip("torch")
 pytestmark = [pytest.mark.interop, pytest.mark.filterwarnings("ignore::UserWarning")]
+
+
+@pytest.fixture(autouse=True)
+def _rockpool():
+    """Import Rockpool when a test runs, never while pytest collects: ``import rockpool``
+    imports Brian2, after which pytest's doctest collection of later packages fails inside
+    ``brian2.tests.collect`` (the reason the Brian2 tests import it inside the tests too)."""
+    return require("rockpool")
 
 
 def _modules():
