@@ -36,7 +36,7 @@ def _numba() -> Any:
     return numba
 
 
-_COMPILED: dict[tuple[Callable[..., Any], str], Any] = {}
+_COMPILED: dict[tuple[Callable[..., Any], str, bool], Any] = {}
 
 
 def jit_function(fn: Callable[..., Any], error_model: str = "python", forceinline: bool = False) -> Any:
