@@ -8,6 +8,7 @@ and Norse 1.1.0 import ``Flatten`` without the batch offset (SpikingJelly 2.0.0 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -34,7 +35,45 @@ def _neuron_names(nir_graph: Any) -> list[str]:
     return [n for n, v in nir_graph.nodes.items() if type(v).__name__ in NEURONS]
 
 
-def run_snntorch(nir_graph: Any, x: np.ndarray) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+Recorded = tuple[dict[str, np.ndarray], dict[str, np.ndarray]]
+
+
+def _record(
+    model: Any, names: list[str], read: Callable[[Any, Any], tuple[Any, Any]], drive: Callable[[], None], rows: int
+) -> Recorded:
+    """Call ``drive()`` (the tool's time loop over ``model``) with a forward hook on each neuron
+    module; ``read(module, output) -> (z, v)`` picks the tool's spikes and membrane. Returns per
+    node the ``(T, rows, n)`` spikes and membranes as float64."""
+    import torch
+
+    mods = dict(model.named_modules())
+    zs: dict[str, list[np.ndarray]] = {n: [] for n in names}
+    vs: dict[str, list[np.ndarray]] = {n: [] for n in names}
+
+    def hook(mod: Any, args: Any, out: Any, n: str) -> None:
+        z, v = read(mod, out)
+        zs[n].append(z.detach().numpy().astype(np.float64).reshape(rows, -1))
+        vs[n].append(v.detach().numpy().astype(np.float64).reshape(rows, -1))
+
+    handles = [mods[n].register_forward_hook(lambda m, a, o, n=n: hook(m, a, o, n)) for n in names]
+    try:
+        with torch.no_grad():
+            drive()
+    finally:
+        for h in handles:
+            h.remove()
+    return {n: np.stack(v) for n, v in zs.items()}, {n: np.stack(v) for n, v in vs.items()}
+
+
+def _per_sample(batch: int, one: Callable[[int], Recorded]) -> Recorded:
+    """``one(b)`` for every sample ``b`` (each ``(T, 1, n)``), joined into ``(T, batch, n)``."""
+    runs = [one(b) for b in range(batch)]
+    return tuple(  # type: ignore[return-value]
+        {n: np.concatenate([r[k][n] for r in runs], axis=1) for n in runs[0][k]} for k in (0, 1)
+    )
+
+
+def run_snntorch(nir_graph: Any, x: np.ndarray) -> Recorded:
     """Simulate with ``snntorch.import_nir.import_from_nir``; returns ``(spikes, membranes)``."""
     torch = _require("torch", "torch")
     _require("snntorch", "snntorch")
@@ -46,42 +85,22 @@ def run_snntorch(nir_graph: Any, x: np.ndarray) -> tuple[dict[str, np.ndarray], 
     with contextlib.redirect_stdout(io.StringIO()):  # the importer prints warnings
         model = import_from_nir(nir_graph)
     names = _neuron_names(nir_graph)
-    mods = dict(model.named_modules())
-    T, B = x.shape[:2]
-    spikes: dict[str, list[np.ndarray]] = {n: [] for n in names}
-    mems: dict[str, list[np.ndarray]] = {n: [] for n in names}
-    per_sample_z = {n: [] for n in names}
-    per_sample_v = {n: [] for n in names}
-    for b in range(B):
-        for m in mods.values():
+
+    def one(b: int) -> Recorded:
+        for m in model.modules():
             if hasattr(m, "reset_mem"):
                 m.reset_mem()
-        for n in names:
-            spikes[n], mems[n] = [], []
-        hooks = []
-        for n in names:
 
-            def hook(mod: Any, args: Any, out: Any, n: str = n) -> None:
-                z = out[0] if isinstance(out, tuple) else out
-                spikes[n].append(z.detach().numpy().astype(np.float64).reshape(-1))
-                mems[n].append(mod.mem.detach().numpy().astype(np.float64).reshape(-1))
-
-            hooks.append(mods[n].register_forward_hook(hook))
-        with torch.no_grad():
-            for t in range(T):
+        def drive() -> None:
+            for t in range(x.shape[0]):
                 model(torch.as_tensor(x[t, b : b + 1], dtype=torch.float32))
-        for h in hooks:
-            h.remove()
-        for n in names:
-            per_sample_z[n].append(np.stack(spikes[n]))
-            per_sample_v[n].append(np.stack(mems[n]))
-    return (
-        {n: np.stack(v, axis=1) for n, v in per_sample_z.items()},
-        {n: np.stack(v, axis=1) for n, v in per_sample_v.items()},
-    )
+
+        return _record(model, names, lambda mod, out: (out[0] if isinstance(out, tuple) else out, mod.mem), drive, 1)
+
+    return _per_sample(x.shape[1], one)
 
 
-def run_norse(nir_graph: Any, x: np.ndarray) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+def run_norse(nir_graph: Any, x: np.ndarray) -> Recorded:
     """Simulate with ``norse.torch.from_nir`` (its defaults: dt = 1e-3, reset to value)."""
     torch = _require("torch", "torch")
     norse_torch = _require("norse.torch", "norse")
@@ -89,37 +108,25 @@ def run_norse(nir_graph: Any, x: np.ndarray) -> tuple[dict[str, np.ndarray], dic
 
     logging.getLogger().setLevel(logging.ERROR)
     names = _neuron_names(nir_graph)
-    T, B = x.shape[:2]
-    per_sample_z: dict[str, list[np.ndarray]] = {n: [] for n in names}
-    per_sample_v: dict[str, list[np.ndarray]] = {n: [] for n in names}
-    for b in range(B):
+
+    def read(mod: Any, out: Any) -> tuple[Any, Any]:
+        z, state = out
+        return z, state[1].v if isinstance(state, tuple) and not hasattr(state, "v") else state.v
+
+    def one(b: int) -> Recorded:
         model = norse_torch.from_nir(nir_graph)
-        mods = dict(model.named_modules())
-        store_z: dict[str, list[np.ndarray]] = {n: [] for n in names}
-        store_v: dict[str, list[np.ndarray]] = {n: [] for n in names}
-        for n in names:
 
-            def hook(mod: Any, args: Any, out: Any, n: str = n, zs: Any = store_z, vs: Any = store_v) -> None:
-                z, state = out
-                v = state[1].v if isinstance(state, tuple) and not hasattr(state, "v") else state.v
-                zs[n].append(z.detach().numpy().astype(np.float64).reshape(-1))
-                vs[n].append(v.detach().numpy().astype(np.float64).reshape(-1))
-
-            mods[n].register_forward_hook(hook)
-        state = None
-        with torch.no_grad():
-            for t in range(T):
+        def drive() -> None:
+            state = None
+            for t in range(x.shape[0]):
                 _, state = model(torch.as_tensor(x[t, b : b + 1], dtype=torch.float32), state)
-        for n in names:
-            per_sample_z[n].append(np.stack(store_z[n]))
-            per_sample_v[n].append(np.stack(store_v[n]))
-    return (
-        {n: np.stack(v, axis=1) for n, v in per_sample_z.items()},
-        {n: np.stack(v, axis=1) for n, v in per_sample_v.items()},
-    )
+
+        return _record(model, names, read, drive, 1)
+
+    return _per_sample(x.shape[1], one)
 
 
-def run_spikingjelly(nir_graph: Any, x: np.ndarray) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+def run_spikingjelly(nir_graph: Any, x: np.ndarray) -> Recorded:
     """Simulate with SpikingJelly's own importer,
     ``spikingjelly.activation_based.nir_exchange.import_from_nir`` (its default ``dt = 1e-4``,
     float32, single-step mode), passing the returned state back at every step as its docstring
@@ -135,50 +142,31 @@ def run_spikingjelly(nir_graph: Any, x: np.ndarray) -> tuple[dict[str, np.ndarra
         kind = str(exc).split(".")[1] if str(exc).startswith("nir.") else None
         refused = [n for n, v in nir_graph.nodes.items() if type(v).__name__ == kind] or names
         raise UnsupportedByToolError(f"spikingjelly 2.0.0 refused the graph: {exc}", refused) from exc
-    store_z: dict[str, list[np.ndarray]] = {n: [] for n in names}
-    store_v: dict[str, list[np.ndarray]] = {n: [] for n in names}
-    mods = dict(model.named_modules())
-    for n in names:
 
-        def hook(mod: Any, args: Any, out: Any, n: str = n) -> None:
-            z, state = out
-            store_z[n].append(z.detach().numpy().astype(np.float64).reshape(z.shape[0], -1))
-            store_v[n].append(state[0].detach().numpy().astype(np.float64).reshape(z.shape[0], -1))
-
-        mods[n].register_forward_hook(hook)
-    state = None
-    with torch.no_grad():
+    def drive() -> None:
+        state = None
         for t in range(x.shape[0]):
             _, state = model(torch.as_tensor(x[t], dtype=torch.float32), state)
-    return {n: np.stack(v) for n, v in store_z.items()}, {n: np.stack(v) for n, v in store_v.items()}
+
+    return _record(model, names, lambda mod, out: (out[0], out[1][0]), drive, x.shape[1])
 
 
-def run_sinabs(nir_graph: Any, x: np.ndarray) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+def run_sinabs(nir_graph: Any, x: np.ndarray) -> Recorded:
     """Simulate with ``sinabs.nir.from_nir(graph, batch_size=B)`` (its defaults: MultiSpike,
     MembraneSubtract, IF clamped at ``-v_threshold``), one step per call; the layers keep their
     state between calls. The membrane is ``v_mem`` after the reset."""
     torch = _require("torch", "torch")
     sinabs_nir = _require("sinabs.nir", "sinabs")
-    names = _neuron_names(nir_graph)
-    T, B = x.shape[:2]
-    model = sinabs_nir.from_nir(nir_graph, batch_size=B)
-    mods = dict(model.named_modules())
-    store_z: dict[str, list[np.ndarray]] = {n: [] for n in names}
-    store_v: dict[str, list[np.ndarray]] = {n: [] for n in names}
-    for n in names:
+    model = sinabs_nir.from_nir(nir_graph, batch_size=x.shape[1])
 
-        def hook(mod: Any, args: Any, out: Any, n: str = n) -> None:
-            store_z[n].append(out.detach().numpy().astype(np.float64).reshape(B, -1))
-            store_v[n].append(mod.v_mem.detach().numpy().astype(np.float64).reshape(B, -1))
-
-        mods[n].register_forward_hook(hook)
-    with torch.no_grad():
-        for t in range(T):
+    def drive() -> None:
+        for t in range(x.shape[0]):
             model(torch.as_tensor(x[t], dtype=torch.float32))
-    return {n: np.stack(v) for n, v in store_z.items()}, {n: np.stack(v) for n, v in store_v.items()}
+
+    return _record(model, _neuron_names(nir_graph), lambda mod, out: (out, mod.v_mem), drive, x.shape[1])
 
 
-def run_rockpool(nir_graph: Any, x: np.ndarray) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+def run_rockpool(nir_graph: Any, x: np.ndarray) -> Recorded:
     """Simulate with ``rockpool.nn.modules.torch.nir.from_nir`` (LIFTorch: subtractive reset,
     floor(v/threshold) spikes, dt = tau_mem/(1 + r)). Rockpool keeps the state of batch element 0
     only between calls, so each sample runs alone, one step per call; the membrane is ``vmem``
@@ -188,33 +176,19 @@ def run_rockpool(nir_graph: Any, x: np.ndarray) -> tuple[dict[str, np.ndarray], 
     import warnings
 
     names = _neuron_names(nir_graph)
-    T, B = x.shape[:2]
-    per_sample_z: dict[str, list[np.ndarray]] = {n: [] for n in names}
-    per_sample_v: dict[str, list[np.ndarray]] = {n: [] for n in names}
-    for b in range(B):
+
+    def one(b: int) -> Recorded:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             model = rockpool_nir.from_nir(nir_graph)
-        mods = dict(model.named_modules())
-        store_z: dict[str, list[np.ndarray]] = {n: [] for n in names}
-        store_v: dict[str, list[np.ndarray]] = {n: [] for n in names}
-        for n in names:
 
-            def hook(mod: Any, args: Any, out: Any, n: str = n, zs: Any = store_z, vs: Any = store_v) -> None:
-                zs[n].append(out.detach().numpy().astype(np.float64).reshape(-1))
-                vs[n].append(mod.vmem.detach().numpy().astype(np.float64).reshape(-1))
-
-            mods[n].register_forward_hook(hook)
-        with torch.no_grad():
-            for t in range(T):
+        def drive() -> None:
+            for t in range(x.shape[0]):
                 model(torch.as_tensor(x[t, b : b + 1], dtype=torch.float32).reshape(1, 1, -1))
-        for n in names:
-            per_sample_z[n].append(np.stack(store_z[n]))
-            per_sample_v[n].append(np.stack(store_v[n]))
-    return (
-        {n: np.stack(v, axis=1) for n, v in per_sample_z.items()},
-        {n: np.stack(v, axis=1) for n, v in per_sample_v.items()},
-    )
+
+        return _record(model, names, lambda mod, out: (out, mod.vmem), drive, 1)
+
+    return _per_sample(x.shape[1], one)
 
 
 RUNNERS = {

@@ -120,6 +120,17 @@ def _uniform(report: ExportReport, name: str, what: str, value: np.ndarray) -> N
         )
 
 
+def _same_step_current(name: str, consumer: str, how: str = "") -> Issue:
+    """The CubaLIF timing no consumer shares: each feeds the same step's synaptic current
+    (``how``: the consumer's update, for the message)."""
+    return Issue(
+        name,
+        "dynamics",
+        f"{consumer} feeds the same step's synaptic current{how} to the membrane; neuro's step uses the "
+        "previous one, so its spikes come exactly one step early (Euler; approximately for exact)",
+    )
+
+
 def _neuron(report: ExportReport, name: str, node: Any, ir_node: Any, dt: float, method: str) -> None:
     c, dt_c = report.consumer, report.consumer_dt
     kind = type(node).__name__
@@ -187,14 +198,7 @@ def _neuron(report: ExportReport, name: str, node: Any, ir_node: Any, dt: float,
         report.adapted[name] = (
             f"alpha, beta for Euler at {dt_c:g} s; r = tau_mem/dt_c, w_in = tau_syn/dt_c; membrane scaled by s"
         )
-        report.cannot.append(
-            Issue(
-                name,
-                "dynamics",
-                f"{c} feeds the same step's synaptic current to the membrane; neuro's step uses the "
-                "previous one, so its spikes come exactly one step early (Euler; approximately for exact)",
-            )
-        )
+        report.cannot.append(_same_step_current(name, c))
     elif kind == "CubaLIF":
         # Norse (LIBoxCell then LIFBoxCell, Euler at dt_c): the same decays per step when
         # tau' = tau dt_c/dt; its synapse output of this step drives the membrane.
@@ -205,14 +209,7 @@ def _neuron(report: ExportReport, name: str, node: Any, ir_node: Any, dt: float,
             report.cannot.append(
                 Issue(name, "scaling", f"{name} has v_leak != 0; {c}'s CubaLIF synapse also leaks towards v_leak")
             )
-        report.cannot.append(
-            Issue(
-                name,
-                "dynamics",
-                f"{c} feeds the same step's synaptic current to the membrane; neuro's step uses the "
-                "previous one, so its spikes come exactly one step early (Euler; approximately for exact)",
-            )
-        )
+        report.cannot.append(_same_step_current(name, c))
     else:
         return
     for key in UNIFORM.get(c, ()):
@@ -284,15 +281,7 @@ def _subtracting(report: ExportReport, name: str, node: Any, ir_node: Any, dt: f
             "tau = -dt/ln(decay); r = tau_mem/dt - 1 (rockpool reads dt = tau_mem/(1 + r)); v_leak written "
             "as rockpool's bias per step; membrane scaled by decay_syn/(gain_syn gain_mem)"
         )
-        report.cannot.append(
-            Issue(
-                name,
-                "dynamics",
-                "rockpool feeds the same step's synaptic current (i' = b (i + x)) to the membrane; neuro's "
-                "step uses the previous one, so its spikes come exactly one step early (Euler; "
-                "approximately for exact)",
-            )
-        )
+        report.cannot.append(_same_step_current(name, "rockpool", " (i' = b (i + x))"))
     node.v_threshold = np.asarray(node.v_threshold, float) * s
     node.v_reset = np.zeros_like(s)
     report.voltage_scale[name] = np.asarray(s, float)
