@@ -30,7 +30,7 @@ import numpy as np
 import pytest
 
 from neuro import ir
-from neuro.core.errors import BackendUnavailableError
+from neuro.core.errors import BackendUnavailableError, SimulationInputError
 from neuro.core.neurons import MODELS
 from neuro.core.reset import ResetSubtract
 from neuro.engine import run
@@ -207,7 +207,8 @@ def neurons_case(dtype: str) -> dict[str, Any]:
 
 
 def scatter_case() -> dict[str, Any]:
-    """The atomic-scatter kernels against the gather kernels and the numba ops (float64)."""
+    """The atomic-scatter and sort-then-segment-reduce kernels against the gather kernels and
+    the numba ops (float64): sort-reduce adds in the gather order, so it must be bitwise equal."""
     from neuro.engine.cuda import arrays, kernels
     from neuro.engine.ops import make_op
     from neuro.engine.signals import Events
@@ -239,11 +240,22 @@ def scatter_case() -> dict[str, Any]:
         ev = Events.from_dense(dense_in)
         gather = arrays.to_host(fn(op, ev, kernels.Gather()))
         scatter = arrays.to_host(fn(op, ev, kernels.Scatter()))
+        by_key = arrays.to_host(fn(op, ev, kernels.SortReduce()))
         reference = op.project(ev, "numba")[0] if hasattr(op, "project") else op.run(ev, "numba")
         reference = reference.reshape(gather.shape) - (getattr(op, "bias", 0) if fn is kernels.dense else 0)
-        np.testing.assert_array_equal(gather, reference, err_msg=fn.__name__)
+        # bitwise under the simulator; on a device the gather's acc + a * w is a fused
+        # multiply-add, sort-reduce rounds the product first (docs/engine.md)
+        equal = np.testing.assert_array_equal if arrays.simulated() else _close
+        equal(gather, reference, err_msg=fn.__name__)
+        equal(by_key, gather, err_msg=fn.__name__)
         np.testing.assert_allclose(scatter, gather, rtol=1e-12, atol=1e-12, err_msg=fn.__name__)
         assert np.count_nonzero(gather) > 0
+        if fn is kernels.dense:  # the sums depend on the order: reversed, some element differs
+            reversed_sums = np.zeros_like(gather)
+            for f in range(len(ev.ptr) - 1):
+                for k in range(ev.ptr[f + 1] - 1, ev.ptr[f] - 1, -1):
+                    reversed_sums[f] += ev.val[k] * op.wt[ev.idx[k]]
+            assert np.any(reversed_sums != gather)
     launched = {k: v - before.get(k, 0) for k, v in arrays.launches.items() if v > before.get(k, 0)}
     return {"simulated": arrays.simulated(), "launches": launched}
 
@@ -417,6 +429,7 @@ def ptx_case() -> dict[str, Any]:
     numba.cuda.dispatcher.get_current_device = lambda: SimpleNamespace(compute_capability=(8, 0))
     arrays.require = lambda: None
     from neuro.engine.cuda import _device as d
+    from neuro.engine.cuda import _sorted_device as sd
 
     compiled = []
     i64, i32 = nt.int64, nt.int32
@@ -433,6 +446,11 @@ def ptx_case() -> dict[str, Any]:
             d.pool_scatter: (*ev, i64, i64, geo, f4),
             d.sparse_gather: (f2, i64[::1], i64[::1], i64[::1], f[::1], i64[::1], i64, f2),
             d.sparse_scatter: (*ev, i64[::1], i32[::1], f[::1], i64[::1], i64, f2),
+            sd.dense_pairs: (*ev, f2, i64[::1], f[::1]),
+            sd.conv_pairs: (*ev, f4, i64, i64, i64, geo, i64, i64, i64[::1], f[::1]),
+            sd.pool_pairs: (*ev, i64, i64, i64, geo, i64, i64, i64[::1], f[::1]),
+            sd.sparse_pairs: (*ev, i64[::1], i64[::1], i32[::1], f[::1], i64[::1], i64, i64, i64, i64[::1], f[::1]),
+            sd.segment_sum: (i64[::1], i64[::1], f[::1], f[::1]),
         }
         for name, model in MODELS.items():
             if name == "CubaEILIF" or f is nt.float64:  # neuron kernels: float32 only (time)
@@ -562,11 +580,24 @@ def test_every_feed_forward_neuron_model_matches_numba():
         assert s["identical"] or s["dtype"] == "float32"
 
 
-def test_scatter_kernels_agree_with_gather_kernels():
+def test_scatter_and_sort_reduce_kernels_agree_with_gather_kernels():
     (s,) = in_simulator("scatter")
     assert {k for k in s["launches"] if k.endswith("_scatter")} == {
         "dense_scatter", "conv_scatter", "pool_scatter", "sparse_scatter"
     }  # fmt: skip
+    for kind in ("dense", "conv", "pool", "sparse"):
+        assert s["launches"][f"{kind}_pairs"] == 1
+        assert s["launches"][f"{kind}_segment_sum"] == 1
+
+
+def test_an_unknown_accumulation_is_a_typed_error():
+    from neuro.engine.cuda import kernels
+    from neuro.engine.ops import make_op
+    from neuro.engine.signals import Events
+
+    op = make_op("p", ir.Linear(weight=np.ones((2, 3))), (3,), (2,), 1e-3, np.float64, "exact")
+    with pytest.raises(SimulationInputError, match="accumulate"):
+        kernels.dense(op, Events.from_dense(np.ones((2, 1, 3))), "gather")  # type: ignore[arg-type]
 
 
 def test_recurrent_blocks_match_the_block_reference():
@@ -592,9 +623,9 @@ def test_every_kernel_compiles_for_a_device():
     (s,) = in_simulator("ptx", simulator=False)
     if not s["nvvm"]:
         pytest.skip(f"libNVVM not found (set CUDA_HOME; pip install nvidia-cuda-nvcc-cu12): {s['detail']}")
-    # projections and densify, per-step block kernels: float32 and float64; one population
-    # kernel and one block neuron kernel per model: float32
-    assert len(s["compiled"]) == 2 * (9 + 12) + (len(MODELS) - 1) + len(MODELS)
+    # projections and densify, sort-reduce pairs and segment sums, per-step block kernels:
+    # float32 and float64; one population kernel and one block neuron kernel per model: float32
+    assert len(s["compiled"]) == 2 * (9 + 5 + 12) + (len(MODELS) - 1) + len(MODELS)
 
 
 # ---- without a device ------------------------------------------------------------------------
@@ -663,10 +694,13 @@ def test_gpu_path_ran_on_the_device():
 
 
 @pytest.mark.gpu
-def test_gpu_scatter_kernels_agree_with_gather_kernels():
+def test_gpu_scatter_and_sort_reduce_kernels_agree_with_gather_kernels():
     _device_or_skip()
     s = CASES["scatter"]()
     assert s["simulated"] is False
     assert {k for k in s["launches"] if k.endswith("_scatter")} == {
         "dense_scatter", "conv_scatter", "pool_scatter", "sparse_scatter"
+    }  # fmt: skip
+    assert {k for k in s["launches"] if k.endswith("_segment_sum")} == {
+        "dense_segment_sum", "conv_segment_sum", "pool_segment_sum", "sparse_segment_sum"
     }  # fmt: skip
