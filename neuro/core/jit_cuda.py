@@ -33,11 +33,13 @@ path (LIF fused with the max pooling after it) has no kernel here: see
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import math
 import types
 from collections import namedtuple
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -310,3 +312,19 @@ def fused_lif_backward(
     fields = _surrogate_fields(surrogate)
     args = (u_seq, grad_z if has_grad_z else u_seq, has_grad_z, grad_v, *coeffs, dt(keep), dt(subtract), _reset_mode(reset))
     _launch(kernel, batch * m, stream, *args, fields, *out)
+
+
+def as_device_array(obj: Any) -> Any:
+    """A Numba device array viewing ``obj``'s memory (anything with ``__cuda_array_interface__``,
+    such as a CUDA torch tensor): no copy, and no synchronisation unless ``obj`` names a stream."""
+    return _cuda().as_cuda_array(obj)
+
+
+@contextlib.contextmanager
+def external_stream(device_index: int, handle: int) -> Iterator[Any]:
+    """Device ``device_index``'s context made current, and the CUDA stream ``handle`` (a stream
+    made by another library, e.g. ``torch.cuda.current_stream().cuda_stream``) as a Numba stream
+    to launch on, so the kernels queue after that library's work without waiting for it."""
+    cu = _cuda()
+    with cu.gpus[device_index]:
+        yield cu.external_stream(handle)

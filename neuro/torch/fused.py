@@ -13,7 +13,18 @@ recurrences below run in compiled loops instead (:func:`neuro.core.jit.fused_lif
 one pass over memory per direction with the surrogate's own ``derivative`` compiled inline).
 They compute the same numbers in the same order (spikes and membrane bitwise; gradients to
 rounding, as the surrogate is evaluated in float64). Numba is imported on the first such call;
-:data:`NUMBA` switches the compiled loops off, and CUDA tensors always take the torch loop.
+:data:`NUMBA` switches the compiled loops off.
+
+On CUDA tensors (float32 and float64, the same surrogates and per-feature or per-channel
+coefficients) the recurrences run in Numba-CUDA kernels instead (:mod:`neuro.core.jit_cuda`):
+one launch per direction for the whole sequence, one thread per neuron looping over the steps,
+on torch's current stream (the tensors are handed over through ``__cuda_array_interface__``:
+no host copy, no synchronisation). They too compute the CPU loops' numbers in the same order,
+with explicitly rounded products and sums (no fused multiply-add), so spikes and membrane are
+those of the CPU path bitwise and gradients agree to rounding (the device's ``exp`` and the
+contracted arithmetic inside the surrogate's ``derivative``). ``numba.cuda`` is imported on the
+first CUDA call; without a usable Numba-CUDA (no libNVVM, say) such calls take the torch loop
+after one warning that says what is missing.
 
 :func:`run_pooled` fuses the LIF with the max pooling that follows it (what
 :class:`~neuro.torch.layers.Sequential` runs for ``Neurons`` then ``nn.MaxPool2d``): the spikes
@@ -44,7 +55,9 @@ from __future__ import annotations
 
 import functools
 import importlib.util
+import math
 import threading
+import warnings
 from typing import Any
 
 import numpy as np
@@ -56,12 +69,13 @@ from neuro.core.neurons.model import NeuronModel
 from neuro.core.surrogate import ArcTan, FastSigmoid, Sigmoid, StraightThrough, Surrogate, Triangle
 from neuro.torch.ops import _TorchPrimitives
 
-CALLS = {"fused_lif": 0, "fused_lif_numba": 0, "fused_lif_pool": 0}
-"""How often the fused kernel ran, how often in its compiled CPU loops, and how often fused with
-the max pooling after it (sentinels for tests that the fast paths were taken)."""
+CALLS = {"fused_lif": 0, "fused_lif_numba": 0, "fused_lif_pool": 0, "fused_lif_cuda": 0}
+"""How often the fused kernel ran, how often in its compiled CPU loops, how often fused with the
+max pooling after it, and how often in its Numba-CUDA kernels (sentinels for tests that the
+fast paths were taken)."""
 
 NUMBA = True
-"""Use the compiled CPU loops where they apply (False: always the torch loop)."""
+"""Use the compiled CPU loops and the CUDA kernels where they apply (False: always the torch loop)."""
 
 _SURROGATES = (ArcTan, FastSigmoid, Sigmoid, Triangle, StraightThrough)
 _COEFFS = ("decay", "bias", "gain", "v_threshold", "v_reset")
@@ -172,6 +186,100 @@ def _compiled_backward(ctx: Any, grad_z: torch.Tensor | None, grad_v: torch.Tens
     return grad_x.permute(_inverse(perm)), grad_v0.permute(_inverse(perm_v))
 
 
+def _cuda_applies(x_seq: torch.Tensor, c: Any, surrogate: Surrogate) -> bool:
+    """Whether the Numba-CUDA kernels can run this call (CUDA tensors)."""
+    if not NUMBA or x_seq.device.type != "cuda" or x_seq.dtype not in (torch.float32, torch.float64):
+        return False
+    if type(surrogate) not in _SURROGATES or x_seq.numel() == 0 or not _numba_installed():
+        return False
+    for name in _COEFFS:
+        value = getattr(c, name)
+        if isinstance(value, torch.Tensor) and value.dim() > x_seq.dim() - 2:
+            return False
+        if isinstance(value, torch.Tensor) and value.device != x_seq.device and value.numel() != 1:
+            return False  # the torch loop raises torch's own error
+    if not (isinstance(c.reset_keep, float | int) and isinstance(c.reset_subtract, float | int)):
+        return False
+    return _cuda_usable()
+
+
+@functools.cache
+def _cuda_usable() -> bool:
+    from neuro.core import jit_cuda
+
+    ok, detail = jit_cuda.available()
+    if ok and jit_cuda.simulated():
+        ok, detail = False, "the Numba CUDA simulator (NUMBA_ENABLE_CUDASIM=1) cannot run on torch CUDA tensors"
+    if not ok:
+        warnings.warn(f"the fused LIF kernel runs its torch loop on CUDA tensors: {detail}", RuntimeWarning, stacklevel=2)
+    return ok
+
+
+def _device_coefficients(c: Any, x_seq: torch.Tensor, perm: list[int]) -> list[torch.Tensor]:
+    """As :func:`_coefficients`, as contiguous tensors on ``x_seq``'s device (a number becomes a
+    device fill, never a host copy)."""
+    perm_f = [p - 2 for p in perm[2:]]
+    dtype, device, features = x_seq.dtype, x_seq.device, x_seq.shape[2:]
+    out = []
+    for name in _COEFFS:
+        value = getattr(c, name)
+        if isinstance(value, torch.Tensor) and value.device != device:
+            value = float(value)  # one number on the host (checked by _cuda_applies)
+        if isinstance(value, torch.Tensor):
+            out.append(value.to(dtype).broadcast_to(features).permute(perm_f).contiguous().reshape(-1))
+        else:
+            out.append(torch.full((math.prod(features),), float(value), dtype=dtype, device=device))
+    return out
+
+
+def _cuda_launch(device: torch.device, kernel: Any, *args: Any) -> None:
+    """``kernel(*args, stream=...)`` on torch's current stream of ``device``, with the tensors
+    among ``args`` (also inside tuples) viewed as Numba device arrays."""
+    from neuro.core import jit_cuda
+
+    def view(a: Any) -> Any:
+        if isinstance(a, tuple):
+            return tuple(view(x) for x in a)
+        return jit_cuda.as_device_array(a) if isinstance(a, torch.Tensor) else a
+
+    with jit_cuda.external_stream(device.index, torch.cuda.current_stream(device).cuda_stream) as stream:
+        kernel(*(view(a) for a in args), stream=stream)
+
+
+def _cuda_forward(ctx: Any, x_seq: torch.Tensor, v0: torch.Tensor, c: Any) -> tuple[torch.Tensor, torch.Tensor]:
+    from neuro.core import jit_cuda
+
+    perm = _memory_order(x_seq)
+    perm_v = [p - 1 for p in perm[1:]]
+    shape = tuple(x_seq.shape[i] for i in perm)
+    x = x_seq.detach().permute(perm).contiguous().reshape(*shape[:2], -1)
+    v0_flat = v0.detach().permute(perm_v).contiguous().reshape(shape[1], -1)
+    coeffs = _device_coefficients(c, x_seq, perm)
+    u_seq, z_seq, v = torch.empty_like(x), torch.empty_like(x), torch.empty_like(v0_flat)
+    reset = (float(c.reset_keep), float(c.reset_subtract))
+    _cuda_launch(x_seq.device, jit_cuda.fused_lif_forward, x, v0_flat, tuple(coeffs), reset, (u_seq, z_seq, v))
+    ctx.save_for_backward(u_seq)
+    ctx.cuda = (perm, perm_v, shape, (coeffs[0], coeffs[2], coeffs[3]), reset)
+    CALLS["fused_lif_cuda"] += 1
+    return z_seq.view(shape).permute(_inverse(perm)), v.view(shape[1:]).permute(_inverse(perm_v))
+
+
+def _cuda_backward(ctx: Any, grad_z: torch.Tensor | None, grad_v: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+    from neuro.core import jit_cuda
+
+    (u_seq,) = ctx.saved_tensors
+    perm, perm_v, shape, coeffs, reset = ctx.cuda
+    gz = None if grad_z is None else grad_z.detach().permute(perm).contiguous().reshape(u_seq.shape)
+    if grad_v is None:
+        gv = torch.zeros_like(u_seq[0])
+    else:
+        gv = grad_v.detach().permute(perm_v).contiguous().reshape(u_seq.shape[1:])
+    grad_x, grad_v0 = torch.empty_like(u_seq), torch.empty_like(u_seq[0])
+    out = (grad_x, grad_v0)
+    _cuda_launch(u_seq.device, jit_cuda.fused_lif_backward, u_seq, gz, gv, coeffs, reset, ctx.surrogate, out)
+    return grad_x.view(shape).permute(_inverse(perm)), grad_v0.view(shape[1:]).permute(_inverse(perm_v))
+
+
 class _FusedLIF(torch.autograd.Function):
     # Work step by step on (B, ...) slices: whole-sequence temporaries are large enough that
     # allocating them costs more (fresh pages from the OS) than the arithmetic they save.
@@ -184,6 +292,8 @@ class _FusedLIF(torch.autograd.Function):
         if _compiled_applies(x_seq, c, surrogate):
             return _compiled_forward(ctx, x_seq, v0, c)
         ctx.compiled = None
+        if _cuda_applies(x_seq, c, surrogate):
+            return _cuda_forward(ctx, x_seq, v0, c)
         decay = torch.as_tensor(c.decay, dtype=x_seq.dtype, device=x_seq.device)
         gain = torch.as_tensor(c.gain, dtype=x_seq.dtype, device=x_seq.device)
         bias = torch.as_tensor(c.bias, dtype=x_seq.dtype, device=x_seq.device)
@@ -208,6 +318,9 @@ class _FusedLIF(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx: Any, grad_z: torch.Tensor, grad_v: torch.Tensor) -> Any:
+        if getattr(ctx, "cuda", None) is not None:
+            grad_x, grad_v0 = _cuda_backward(ctx, grad_z, grad_v)
+            return grad_x, _sum_to(grad_v0, ctx.v0_shape), None, None
         if ctx.compiled is not None:
             grad_x, grad_v0 = _compiled_backward(ctx, grad_z, grad_v)
             return grad_x, _sum_to(grad_v0, ctx.v0_shape), None, None
