@@ -168,6 +168,34 @@ def window_argmax(z, geometry, oh, ow, best, arg):
                         arg[c] = k if better else arg[c]
 
 
+def row_argmax(z, geometry, oh, best, arg, vm, vk):
+    """:func:`window_argmax` for every window of the output row ``oh`` when the windows are 2 x 2
+    with stride 2 and no padding over a channels-last slab (``stride_c == 1``, ``stride_w == C``)
+    whose outputs ``best`` and ``arg`` (``W_out * C`` each) are contiguous. First the two input
+    rows are compared element by element over their whole contiguous length (``vm``, ``vk``:
+    the larger and its window row, the upper one on a tie), then each window's left and right
+    halves; the position kept is the first maximum in window order, as in :func:`window_argmax`.
+    Both loops are long and branch-free, so they vectorise."""
+    n_c, sh, w_out = geometry[0], geometry[4], geometry[7]
+    top = 2 * oh * sh
+    row = 2 * w_out * n_c
+    upper, lower = z[top : top + row], z[top + sh : top + sh + row]
+    for q in range(row):
+        down = lower[q] > upper[q]
+        vm[q] = lower[q] if down else upper[q]
+        vk[q] = 2 if down else 0
+    for ow in range(w_out):
+        p = 2 * ow * n_c
+        left, right, left_k = vm[p : p + n_c], vm[p + n_c : p + 2 * n_c], vk[p : p + n_c]
+        right_k = vk[p + n_c : p + 2 * n_c]
+        br, ar = best[ow * n_c : ow * n_c + n_c], arg[ow * n_c : ow * n_c + n_c]
+        for c in range(n_c):
+            k = right_k[c] + 1
+            take = right[c] > left[c] or (right[c] == left[c] and k < left_k[c])
+            br[c] = right[c] if take else left[c]
+            ar[c] = k if take else left_k[c]
+
+
 def lif_pool_forward(
     x, v0, decay, bias, gain, theta, v_reset, keep, subtract, one_minus_keep, mode, geometry, pooled, argmax, v_out
 ):  # fmt: skip
@@ -178,15 +206,22 @@ def lif_pool_forward(
     spikes (a slab of ``M`` values in cache) at once."""
     n_steps, batch, m = x.shape
     n_c, h_out, w_out, oc, o_h, o_w = geometry[0], geometry[6], geometry[7], geometry[8], geometry[9], geometry[10]
+    pool2 = geometry[3] == 1 and geometry[5] == n_c and geometry[11:] == (2, 2, 2, 2, 0, 0)
     for b in prange(batch):
         v = v0[b].copy()
         z = np.empty(m, dtype=x.dtype)
         best = np.empty(n_c, dtype=x.dtype)
         arg = np.empty(n_c, dtype=argmax.dtype)
+        vm = np.empty(2 * w_out * n_c, dtype=x.dtype)  # row_argmax's scratch
+        vk = np.empty(2 * w_out * n_c, dtype=argmax.dtype)
         for t in range(n_steps):
             lif_step(x[t, b], v, decay, bias, gain, theta, v_reset, keep, subtract, one_minus_keep, mode, z, z)
             out, out_arg = pooled[t, b], argmax[t, b]
             for oh in range(h_out):
+                if pool2 and oc == 1 and o_w == n_c:  # 2 x 2, stride 2, channels last: a whole output row
+                    lo = oh * o_h
+                    row_argmax(z, geometry, oh, out[lo : lo + w_out * n_c], out_arg[lo : lo + w_out * n_c], vm, vk)
+                    continue
                 for ow in range(w_out):
                     o = oh * o_h + ow * o_w
                     if oc == 1:  # channels last: the window's outputs are contiguous, written in place

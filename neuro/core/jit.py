@@ -209,7 +209,11 @@ def _fused_helpers() -> dict[str, Any]:
     nb = _numba()
     nb.extending.overload_method(nb.core.types.Float, "clip")(_clip_overload)
     inline = nb.njit(inline="always", error_model="numpy")
-    return {"lif_step": inline(_rebuild(k.lif_step)), "window_argmax": inline(_rebuild(k.window_argmax))}
+    return {
+        "lif_step": inline(_rebuild(k.lif_step)),
+        "window_argmax": inline(_rebuild(k.window_argmax)),
+        "row_argmax": inline(_rebuild(k.row_argmax)),
+    }
 
 
 @functools.cache
@@ -388,3 +392,28 @@ def fused_lif_pool_backward(
         x, v0, argmax, grad_pooled, grad_v, *coeffs, dt(keep), dt(subtract), dt(1.0 - keep), _reset_mode(reset), fields,
         geometry, grad_strides, *out,
     )  # fmt: skip
+
+
+@functools.cache
+def _conv2d_weight_grad_kernel() -> Any:
+    from neuro.core import _event_conv as k
+
+    return _loop(k.conv2d_weight_grad, False, {}, cache=True)
+
+
+def conv2d_weight_grad(
+    x: np.ndarray, grad: np.ndarray, out: np.ndarray, kernel: tuple[int, int], padding: tuple[int, int]
+) -> None:
+    """Compiled weight gradient of a stride-1 2-D convolution from its non-zero inputs (see
+    :mod:`neuro.core._event_conv`): ``x`` ``(N, H, W, C)`` and ``grad`` ``(N, H_out, W_out * C_out)``
+    channels-last, written into ``out`` ``(C, kh, kw * C_out)`` with the kernel columns reversed."""
+    (kh, kw), (pad_h, pad_w) = kernel, padding
+    if x.ndim != 4 or grad.ndim != 3 or out.ndim != 3 or x.dtype != grad.dtype or out.dtype != x.dtype:
+        raise ValueError(
+            f"conv2d_weight_grad needs x (N, H, W, C), grad (N, H_out, W_out * C_out), out (C, kh, kw * C_out) of one dtype; got {x.shape} {x.dtype}, {grad.shape} {grad.dtype}, {out.shape} {out.dtype}"
+        )
+    if out.shape[:2] != (x.shape[3], kh) or out.shape[2] % kw or grad.shape[0] != x.shape[0]:
+        raise ValueError(
+            f"conv2d_weight_grad: shapes do not match: x {x.shape}, grad {grad.shape}, out {out.shape}, kernel {kernel}"
+        )
+    _conv2d_weight_grad_kernel()(x, grad, out, kh, kw, pad_h, pad_w)

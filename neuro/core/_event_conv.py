@@ -1,0 +1,68 @@
+r"""The weight gradient of a 2-D convolution from its non-zero inputs, compiled by :mod:`neuro.core.jit`.
+
+For a stride-1 convolution :math:`y[n, o, i, j] = b_o + \sum_{c, k, l} w[o, c, k, l]\,
+x[n, c, i + k - p_h, j + l - p_w]` the weight gradient is
+
+.. math::
+
+    \frac{\partial L}{\partial w[o, c, k, l]} = \sum_{n, i', j'} x[n, c, i', j']\,
+    \bar y[n, o, i' - k + p_h, j' - l + p_w],
+
+a sum over the inputs, of which a spiking network's are mostly zero (spikes, event counts): each
+non-zero input adds its value times a window of the output gradient, and the zeros add nothing.
+In channels-last order the output gradients of one input row under one kernel row are one
+contiguous run of ``kw * C_out`` values (output columns in order), which is added to one
+contiguous run of the weight gradient stored with the kernel columns reversed, so the inner loop
+is long and vectorises. Its cost is proportional to the number of non-zero inputs instead of the
+number of output positions.
+
+A plain Python function over numpy arrays (it also runs, slowly, uncompiled); nothing here
+imports Numba.
+"""
+
+from __future__ import annotations
+
+
+def conv2d_weight_grad(x, grad, out, kh, kw, pad_h, pad_w):
+    """Accumulate the weight gradient into ``out`` (zeroed here).
+
+    ``x`` is the input ``(N, H, W, C)`` and ``grad`` the output gradient ``(N, H_out, W_out *
+    C_out)``, both channels-last; ``out`` is ``(C, kh, kw * C_out)`` with the kernel columns
+    reversed: ``out[c, k, (kw - 1 - l) * C_out + o]`` is the gradient of ``w[o, c, k, l]``.
+    Stride 1, dilation 1, one group, zero padding ``(pad_h, pad_w)``."""
+    n_batch, height, width, n_c = x.shape
+    h_out = grad.shape[1]
+    n_o = out.shape[2] // kw
+    w_out = grad.shape[2] // n_o
+    out[:] = 0
+    for n in range(n_batch):
+        x_n, g_n = x[n], grad[n]
+        for iy in range(height):
+            for ix in range(width):
+                # output columns ix + pad_w - l for l = kw - 1 .. 0, clipped to the output
+                lo = ix + pad_w - kw + 1
+                hi = min(ix + pad_w + 1, w_out)
+                first = 0
+                if lo < 0:
+                    first = -lo
+                    lo = 0
+                if hi <= lo:
+                    continue
+                length = (hi - lo) * n_o
+                pixel = x_n[iy, ix]
+                for c in range(n_c):
+                    value = pixel[c]
+                    if value == 0:
+                        continue
+                    for k in range(kh):
+                        oy = iy + pad_h - k
+                        if oy < 0 or oy >= h_out:
+                            continue
+                        src = g_n[oy, lo * n_o : lo * n_o + length]
+                        dst = out[c, k, first * n_o : first * n_o + length]
+                        if value == 1:  # spikes: no multiplication
+                            for q in range(length):
+                                dst[q] += src[q]
+                        else:
+                            for q in range(length):
+                                dst[q] += value * src[q]
