@@ -161,79 +161,15 @@ def conv_events(ptr, idx, val, weighted, wk, wrow, cin_g, cyx, geometry, fanout,
     input ``j`` (a table, no division per event); ``geometry = (sy, sx, py, px, dy, dx)``;
     ``out`` is ``(F, C_out, Ho, Wo)`` and receives ``bias[o]`` plus the correlation.
 
-    Each frame is accumulated in a channels-last scratch ``(Ho, Wo, C_out)`` (cache-resident),
-    then written out channel by channel with the bias added. With unit stride and dilation and
-    one group, the outputs an event reaches in one kernel row are one contiguous run of the
-    scratch (``kw * C_out`` values at most, cut at the borders once per event), added in
-    vectors of 8 and 4 (:func:`axpy8`, :func:`axpy4`: bitwise the scalar result).
+    Each frame is accumulated in a channels-last scratch ``(Ho, Wo, C_out)`` (cache-resident,
+    :func:`conv_scatter`), then written out channel by channel with the bias added.
     """
-    sy, sx, py, px, dy, dx = geometry[0], geometry[1], geometry[2], geometry[3], geometry[4], geometry[5]
-    kh, kw, cout_g = wk.shape[1], wk.shape[2], wk.shape[3]
     c_out, ho, wo = out.shape[1], out.shape[2], out.shape[3]
-    n_frames = ptr.shape[0] - 1
-    contiguous = sy == 1 and sx == 1 and dy == 1 and dx == 1 and cout_g == c_out
-    unit = sy == 1 and sx == 1
     rowlen = wo * c_out
     scratch = np.zeros(ho * rowlen, out.dtype)
-    wflat = wrow.reshape(-1)
-    kwc = kw * c_out
     synops = 0
-    for f in range(n_frames):
-        for k in range(ptr[f], ptr[f + 1]):
-            j = idx[k]
-            synops += fanout[j]
-            c, y, x = cyx[j, 0], cyx[j, 1], cyx[j, 2]
-            a = val[k] if weighted else val[0]
-            if contiguous:
-                base = x + px - (kw - 1)  # output column of the last kernel column
-                m0 = max(0, -base)
-                m1 = min(kw - 1, wo - 1 - base)
-                ky0 = max(0, y + py - ho + 1)
-                ky1 = min(kh - 1, y + py)
-                n = max(0, (m1 + 1 - m0) * c_out)
-                n8 = n - n % 8
-                n4 = n - n % 4
-                for ky in range(ky0, ky1 + 1):
-                    s0 = (y + py - ky) * rowlen + (base + m0) * c_out
-                    w0 = (c * kh + ky) * kwc + m0 * c_out
-                    for i in range(0, n8, 8):
-                        axpy8(scratch, s0 + i, wflat, w0 + i, a)
-                    if n4 > n8:
-                        axpy4(scratch, s0 + n8, wflat, w0 + n8, a)
-                    for i in range(n4, n):
-                        scratch[s0 + i] += a * wflat[w0 + i]
-                continue
-            g0 = (c // cin_g) * cout_g
-            if unit:
-                # unit stride: the valid taps form ranges, no division per tap
-                ky0 = max(0, (y + py - ho + dy) // dy)
-                ky1 = min(kh - 1, (y + py) // dy)
-                kx0 = max(0, (x + px - wo + dx) // dx)
-                kx1 = min(kw - 1, (x + px) // dx)
-                for ky in range(ky0, ky1 + 1):
-                    oy = y + py - ky * dy
-                    for kx in range(kx0, kx1 + 1):
-                        s0 = oy * rowlen + (x + px - kx * dx) * c_out + g0
-                        for o in range(cout_g):
-                            scratch[s0 + o] += a * wk[c, ky, kx, o]
-                continue
-            for ky in range(kh):
-                ny = y + py - ky * dy
-                if ny < 0 or ny % sy != 0:
-                    continue
-                oy = ny // sy
-                if oy >= ho:
-                    continue
-                for kx in range(kw):
-                    nx = x + px - kx * dx
-                    if nx < 0 or nx % sx != 0:
-                        continue
-                    ox = nx // sx
-                    if ox >= wo:
-                        continue
-                    s0 = oy * rowlen + ox * c_out + g0
-                    for o in range(cout_g):
-                        scratch[s0 + o] += a * wk[c, ky, kx, o]
+    for f in range(ptr.shape[0] - 1):
+        synops += conv_scatter(ptr, idx, val, weighted, f, wk, wrow, cin_g, cyx, geometry, fanout, scratch, ho, wo, c_out)
         for o in range(c_out):
             b = bias[o]
             for oy in range(ho):
@@ -244,12 +180,90 @@ def conv_events(ptr, idx, val, weighted, wk, wrow, cin_g, cyx, geometry, fanout,
 
 
 @numba.njit(cache=True)
+def conv_scatter(
+    ptr, idx, val, weighted, f, wk, wrow, cin_g, cyx, geometry, fanout, scratch, ho, wo, c_out
+):  # pragma: no cover
+    """Add the kernels of frame ``f``'s events to the channels-last ``scratch`` (``Ho * Wo * C_out``,
+    the arguments as in :func:`conv_events`); returns the effective synaptic operations.
+
+    With unit stride and dilation and one group, the outputs an event reaches in one kernel row
+    are one contiguous run of the scratch (``kw * C_out`` values at most, cut at the borders once
+    per event), added in vectors of 8 and 4 (:func:`axpy8`, :func:`axpy4`: bitwise the scalar
+    result).
+    """
+    sy, sx, py, px, dy, dx = geometry[0], geometry[1], geometry[2], geometry[3], geometry[4], geometry[5]
+    kh, kw, cout_g = wk.shape[1], wk.shape[2], wk.shape[3]
+    contiguous = sy == 1 and sx == 1 and dy == 1 and dx == 1 and cout_g == c_out
+    unit = sy == 1 and sx == 1
+    rowlen = wo * c_out
+    wflat = wrow.reshape(-1)
+    kwc = kw * c_out
+    synops = 0
+    for k in range(ptr[f], ptr[f + 1]):
+        j = idx[k]
+        synops += fanout[j]
+        c, y, x = cyx[j, 0], cyx[j, 1], cyx[j, 2]
+        a = val[k] if weighted else val[0]
+        if contiguous:
+            base = x + px - (kw - 1)  # output column of the last kernel column
+            m0 = max(0, -base)
+            m1 = min(kw - 1, wo - 1 - base)
+            ky0 = max(0, y + py - ho + 1)
+            ky1 = min(kh - 1, y + py)
+            n = max(0, (m1 + 1 - m0) * c_out)
+            n8 = n - n % 8
+            n4 = n - n % 4
+            for ky in range(ky0, ky1 + 1):
+                s0 = (y + py - ky) * rowlen + (base + m0) * c_out
+                w0 = (c * kh + ky) * kwc + m0 * c_out
+                for i in range(0, n8, 8):
+                    axpy8(scratch, s0 + i, wflat, w0 + i, a)
+                if n4 > n8:
+                    axpy4(scratch, s0 + n8, wflat, w0 + n8, a)
+                for i in range(n4, n):
+                    scratch[s0 + i] += a * wflat[w0 + i]
+            continue
+        g0 = (c // cin_g) * cout_g
+        if unit:
+            # unit stride: the valid taps form ranges, no division per tap
+            ky0 = max(0, (y + py - ho + dy) // dy)
+            ky1 = min(kh - 1, (y + py) // dy)
+            kx0 = max(0, (x + px - wo + dx) // dx)
+            kx1 = min(kw - 1, (x + px) // dx)
+            for ky in range(ky0, ky1 + 1):
+                oy = y + py - ky * dy
+                for kx in range(kx0, kx1 + 1):
+                    s0 = oy * rowlen + (x + px - kx * dx) * c_out + g0
+                    for o in range(cout_g):
+                        scratch[s0 + o] += a * wk[c, ky, kx, o]
+            continue
+        for ky in range(kh):
+            ny = y + py - ky * dy
+            if ny < 0 or ny % sy != 0:
+                continue
+            oy = ny // sy
+            if oy >= ho:
+                continue
+            for kx in range(kw):
+                nx = x + px - kx * dx
+                if nx < 0 or nx % sx != 0:
+                    continue
+                ox = nx // sx
+                if ox >= wo:
+                    continue
+                s0 = oy * rowlen + ox * c_out + g0
+                for o in range(cout_g):
+                    scratch[s0 + o] += a * wk[c, ky, kx, o]
+    return synops
+
+
+@numba.njit(cache=True)
 def pool_events(ptr, idx, val, weighted, tptr, tidx, n_out, scale):  # pragma: no cover
     """Window sums, times ``scale``, as events: ``(ptr, idx, val, binary)`` over the ``n_out``
     flat outputs (``val`` in ``val``'s dtype; ``binary`` when every value is 1). Input ``j``
     lies in the windows ``tidx[tptr[j]:tptr[j + 1]]`` (a table made once per node: no
-    division per event). Each frame is summed in a dense scratch, read out in increasing
-    order block by block (blocks without a non-zero sum skipped) and cleared."""
+    division per event). Each frame is summed in a dense scratch and read out by
+    :func:`pool_emit`."""
     n_frames = ptr.shape[0] - 1
     windows = 0
     for j in range(tptr.shape[0] - 1):
@@ -267,22 +281,35 @@ def pool_events(ptr, idx, val, weighted, tptr, tidx, n_out, scale):  # pragma: n
             a = val[k] if weighted else val[0]
             for s in range(tptr[j], tptr[j + 1]):
                 scratch[tidx[s]] += a
-        for o0 in range(0, n_out, 16):
-            o1 = min(n_out, o0 + 16)
-            hit = 0
-            for o in range(o0, o1):
-                hit += 1 if scratch[o] != 0 else 0
-            if hit == 0:
-                continue
-            for o in range(o0, o1):  # branch-free: the next entry overwrites a zero
-                v = scratch[o] * scale
-                oidx[m] = o
-                oval[m] = v
-                n_ones += 1 if v == 1 else 0
-                m += 1 if v != 0 else 0
-                scratch[o] = 0
+        m, ones = pool_emit(scratch, scale, oidx, oval, m)
+        n_ones += ones
         optr[f + 1] = m
     return optr, oidx[:m].copy(), oval[:m].copy(), n_ones == m
+
+
+@numba.njit(cache=True)
+def pool_emit(scratch, scale, oidx, oval, m):  # pragma: no cover
+    """Append the non-zero window sums of ``scratch`` times ``scale`` to ``oidx``/``oval`` from
+    entry ``m`` in increasing order (16-entry blocks without one skipped) and clear the
+    scratch; returns the new ``m`` and how many of the appended values are 1. ``oidx`` must
+    have room for ``m + len(scratch)`` entries."""
+    n_out = scratch.shape[0]
+    n_ones = 0
+    for o0 in range(0, n_out, 16):
+        o1 = min(n_out, o0 + 16)
+        hit = 0
+        for o in range(o0, o1):
+            hit += 1 if scratch[o] != 0 else 0
+        if hit == 0:
+            continue
+        for o in range(o0, o1):  # branch-free: the next entry overwrites a zero
+            v = scratch[o] * scale
+            oidx[m] = o
+            oval[m] = v
+            n_ones += 1 if v == 1 else 0
+            m += 1 if v != 0 else 0
+            scratch[o] = 0
+    return m, n_ones
 
 
 @numba.njit(cache=True)

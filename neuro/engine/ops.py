@@ -466,11 +466,17 @@ class NeuronOp(Op):
             pairs = zip(fields, traces, strict=True)
             recorded = {f: tr.reshape(n_steps, batch, *self.out_shape) for f, tr in pairs if f in record}
         out = events.reshape(self.out_shape)
-        c = super().counts(signal, n_steps, batch) if n_in is None else self._counts(n_in, n_steps, batch)
+        if n_in is None:
+            n_in = len(signal) if isinstance(signal, Events) else int(np.count_nonzero(signal))
+        return Step(out, self.finish_counts(out, n_in, active, n_steps, batch), tuple(state), recorded)
+
+    def finish_counts(self, out: Events, n_in: int, active: int, n_steps: int, batch: int) -> NodeCounts:
+        """The counts from the loop's tallies: non-zero input entries, active updates."""
+        c = self._counts(n_in, n_steps, batch)
         c.out_spikes = round(out.total()) if self.model.spiking else 0
         c.updates_active = active
         c.updates_idle = n_steps * batch * self.n - active
-        return Step(out, c, tuple(state), recorded)
+        return c
 
 
 def make_op(

@@ -22,8 +22,9 @@ from neuro.core.errors import BackendUnavailableError, GraphError, SimulationInp
 from neuro.core.neurons import MODELS
 from neuro.engine.backends import BACKENDS
 from neuro.engine.counts import Counts
+from neuro.engine.fused import FusedConvOp
 from neuro.engine.inputs import to_events
-from neuro.engine.ops import NeuronOp, Op, Signal, Step, ThresholdOp, as_dense, make_op
+from neuro.engine.ops import ConvOp, NeuronOp, Op, PoolOp, Signal, Step, ThresholdOp, as_dense, as_events, make_op
 from neuro.engine.signals import Events
 
 
@@ -209,15 +210,27 @@ def run(
     counts = Counts()
     result = Result({}, {}, counts, {}, {}, {}, dt, steps, batch, backend)
     ops = _prepared(graph, dt, dtype, method)
+    fused = _fused(graph, dt, dtype, method) if backend == "numba" else {}
+    done: set[str] = set()
     for unit, is_block in _cached_units(graph, tuple(plastic)):
         if is_block:
             _run_block(graph, unit, signals, result, dt, backend, dtype, method, monitors, plasticity or {})
             continue
         name = unit[0]
         node = graph.nodes[name]
-        if isinstance(node, ir.Input):
+        if isinstance(node, ir.Input) or name in done:
             continue
         incoming = _sum([signals[p] for p in graph.predecessors(name)], dtype)
+        group = fused.get(name)
+        if group is not None and not any(n in monitors for n in group.names):
+            for member, step in zip(group.names, group.step(as_events(incoming, backend), steps, batch), strict=True):
+                if step.out is not None:
+                    signals[member] = step.out
+                counts.nodes[member] = step.counts
+                _collect(ops[member], step, result)
+                result.nodes_run.append(member)
+            done.update(group.names)
+            continue
         if isinstance(node, ir.Output):
             result.outputs[name] = as_dense(incoming, dtype, backend)
             continue
@@ -274,6 +287,33 @@ def _prepared(graph: ir.Graph, dt: float, dtype: Any, method: str) -> dict[str, 
             for name, node in graph.nodes.items()
             if name not in comps and not isinstance(node, ir.Input | ir.Output)
         }
+    return per_graph[key]
+
+
+_FUSED: weakref.WeakKeyDictionary[ir.Graph, dict[tuple[Any, ...], dict[str, FusedConvOp]]] = weakref.WeakKeyDictionary()
+
+
+def _fused(graph: ir.Graph, dt: float, dtype: Any, method: str) -> dict[str, FusedConvOp]:
+    """Convolutions whose output goes only to a neuron population that has no other input,
+    with that population and a pooling node it alone feeds: one compiled loop each on the
+    ``numba`` backend (:mod:`neuro.engine.fused`), by the convolution's name. Found once per
+    graph and settings."""
+    per_graph = _FUSED.setdefault(graph, {})
+    key = (dt, np.dtype(dtype).str, method)
+    if key not in per_graph:
+        ops = _prepared(graph, dt, dtype, method)
+        groups = {}
+        for name, op in ops.items():
+            after = graph.successors(name)
+            if not isinstance(op, ConvOp) or len(after) != 1:
+                continue
+            neuron = ops.get(after[0])
+            if not isinstance(neuron, NeuronOp) or graph.predecessors(neuron.name) != [name]:
+                continue
+            pools = [ops[s] for s in graph.successors(neuron.name) if isinstance(ops.get(s), PoolOp)]
+            pool = next((p for p in pools if graph.predecessors(p.name) == [neuron.name]), None)
+            groups[name] = FusedConvOp(op, neuron, pool)  # type: ignore[arg-type]
+        per_graph[key] = groups
     return per_graph[key]
 
 
