@@ -45,7 +45,11 @@ from typing import Any
 import numpy as np
 
 THREADS_PER_BLOCK = 256
-"""Threads per block of both kernels (the simulator runs at most this many per block)."""
+"""Threads per block of both kernels on a device."""
+
+SIMULATOR_THREADS_PER_BLOCK = 32
+"""Threads per block under the simulator, which runs one Python thread per thread of a block:
+few, so that small test inputs span several blocks (the last one partial)."""
 
 # Bound per build (see _build): the numba.cuda module (the simulator swaps it when a kernel
 # runs), the rounded arithmetic of the forward's dtype and of float64, the dtype's constructor,
@@ -264,7 +268,7 @@ def _reset_mode(reset: tuple[float, float]) -> int:
 def _launch(kernel: Any, n_threads: int, stream: Any, *args: Any) -> None:
     if n_threads <= 0:
         return
-    per_block = min(THREADS_PER_BLOCK, n_threads) if simulated() else THREADS_PER_BLOCK
+    per_block = SIMULATOR_THREADS_PER_BLOCK if simulated() else THREADS_PER_BLOCK
     blocks = (n_threads + per_block - 1) // per_block
     kernel[blocks, per_block, stream](*args)
 

@@ -67,17 +67,17 @@ def _problem(rng: np.random.Generator, dtype: Any, shape: tuple[int, int, int]) 
 
 
 def simulator_case() -> dict[str, Any]:
-    """Every reset with ArcTan and every surrogate with ResetSubtract in float64, two surrogates
-    in float32, one backward without a spike gradient; asserts inside, returns a summary."""
+    """Every reset with ArcTan and every surrogate with ResetSubtract in float64, two resets in
+    float32, one backward without a spike gradient; asserts inside, returns a summary."""
     from numba import cuda
 
     from neuro.core import jit, jit_cuda
 
     rng = np.random.default_rng(7)
-    shape = (10, 2, 37)  # 74 threads: a full block of the simulator and part of another
+    shape = (10, 2, 37)  # 74 threads: three blocks of the simulator, the last partial
     plan = [("float64", reset, ArcTan()) for reset in RESETS]
     plan += [("float64", "subtract", s) for s in SURROGATES[1:]]
-    plan += [("float32", "general", s) for s in (ArcTan(), Triangle(0.7))]
+    plan += [("float32", reset, ArcTan()) for reset in ("general", "subtract")]  # (each compile of a CPU loop: seconds)
     plan += [("float64", "value", None)]  # None: backward without grad_z, FastSigmoid
     spikes, compared, nonzero = [], [], []
     for dtype, reset_name, surrogate in plan:
@@ -164,7 +164,45 @@ def imports_case() -> dict[str, Any]:
     return {"simulated": False, **imported}
 
 
-CASES: dict[str, Callable[[], dict[str, Any]]] = {"simulator": simulator_case, "ptx": ptx_case, "imports": imports_case}
+def dispatch_case() -> dict[str, Any]:
+    """The torch side of the CUDA path (memory order, coefficients broadcast per channel, the
+    autograd wiring) run under the simulator: CPU tensors are routed to it, their numpy views
+    stand in for the device arrays, and :class:`~neuro.torch.neurons.Neurons` must give what the
+    compiled CPU loops give."""
+    from neuro.core import jit_cuda
+
+    real_compiled = fused._compiled_applies
+
+    def launch(device: Any, kernel: Any, *args: Any) -> None:
+        def view(a: Any) -> Any:
+            if isinstance(a, tuple):
+                return tuple(view(x) for x in a)
+            return a.numpy() if isinstance(a, torch.Tensor) else a  # shares the tensor's memory
+
+        kernel(*(view(a) for a in args), stream=0)
+
+    fused._cuda_applies = lambda x, c, s: x.dtype in (torch.float32, torch.float64) and type(s) in fused._SURROGATES
+    fused._cuda_launch = launch
+    # (every surrogate and reset is compared kernel to loop in simulator_case)
+    cases = [("per_channel/channels_last", PER_CHANNEL, _channels_last(_image(torch.float64)), ArcTan())]
+    cases += [("value", VALUE, _sequence(torch.float64), Triangle(0.7))]
+    cases += [("per_channel", PER_CHANNEL, _image(torch.float32), ArcTan())]
+    cases += [("value", VALUE, _sequence(torch.float32), ArcTan())]
+    compared = []
+    for name, params, x, surrogate in cases:
+        fused._compiled_applies = lambda *a: False
+        device = _run(params, x, surrogate, torch.device("cpu"), "fused_lif_cuda")
+        fused._compiled_applies = real_compiled
+        cpu = _run(params, x, surrogate, torch.device("cpu"))
+        _assert_same(device, cpu, x.dtype)
+        assert device[0].stride() == x.stride()  # the spikes keep the input's memory order
+        compared.append(f"{name}/{x.dtype}/{type(surrogate).__name__}")
+    return {"simulated": jit_cuda.simulated(), "compared": compared}
+
+
+CASES: dict[str, Callable[[], dict[str, Any]]] = {
+    "simulator": simulator_case, "dispatch": dispatch_case, "ptx": ptx_case, "imports": imports_case
+}  # fmt: skip
 
 
 def in_subprocess(case: str, simulator: bool) -> dict[str, Any]:
@@ -192,6 +230,11 @@ def test_simulated_kernels_equal_the_compiled_cpu_loops():
     # the gradients reach (nearly) every neuron, and some without a spike gradient through reset to value
     assert min(s["nonzero"][:-2]) > 0.9
     assert min(s["nonzero"][-2:]) > 0
+
+
+def test_simulated_dispatch_of_neurons_equals_the_compiled_cpu_path():
+    s = in_subprocess("dispatch", simulator=True)
+    assert len(s["compared"]) == 4
 
 
 def test_kernels_compile_for_a_device_without_fused_multiply_add_in_the_forward():
@@ -237,19 +280,40 @@ def _device_or_skip() -> torch.device:
     return torch.device("cuda", torch.cuda.current_device())
 
 
-def _run(params: Any, x: torch.Tensor, surrogate: Any, device: torch.device) -> tuple[torch.Tensor, ...]:
+def _run(params: Any, x: torch.Tensor, surrogate: Any, device: torch.device, sentinel: str = "") -> tuple[torch.Tensor, ...]:
     """Spikes, final membrane and the gradients of input and initial membrane of one Neurons
-    layer on ``device`` (the CPU runs the compiled loops, a CUDA device the kernels)."""
+    layer on ``device`` (the CPU runs the compiled loops, a CUDA device the kernels), and check
+    that the ``sentinel`` path ran (default: the one of ``device``)."""
     layer = Neurons(params, 1e-3, surrogate=surrogate, dtype=x.dtype).to(device)
     xx = x.to(device).detach().requires_grad_(True)
     v0 = torch.full(x.shape[1:], 0.1, dtype=x.dtype, device=device, requires_grad=True)
-    sentinel = "fused_lif_cuda" if device.type == "cuda" else "fused_lif_numba"
+    sentinel = sentinel or ("fused_lif_cuda" if device.type == "cuda" else "fused_lif_numba")
     before = fused.CALLS[sentinel]
     z, final = layer(xx, layer.model.state(v=v0))
     weights = torch.linspace(0.5, 2.0, x.shape[0], dtype=x.dtype, device=device).reshape(-1, *[1] * (x.dim() - 1))
     ((z * weights).sum() + (final.v**2).sum()).backward()
     assert fused.CALLS[sentinel] == before + 1, f"the {sentinel} path did not run"
     return tuple(t.detach().cpu() for t in (z, final.v, xx.grad, v0.grad))
+
+
+def _assert_same(got: tuple[torch.Tensor, ...], cpu: tuple[torch.Tensor, ...], dtype: torch.dtype) -> None:
+    """Identical spikes and final membrane, gradients to rounding; spikes and silences both."""
+    assert 0 < cpu[0].sum() < cpu[0].numel()
+    assert torch.equal(got[0], cpu[0])
+    assert torch.equal(got[1], cpu[1])
+    tol = GRAD_TOL[str(dtype).removeprefix("torch.")]
+    for g, c in zip(got[2:], cpu[2:], strict=True):
+        torch.testing.assert_close(g, c, rtol=tol, atol=tol)
+
+
+def _image(dtype: torch.dtype) -> torch.Tensor:
+    torch.manual_seed(0)
+    return torch.randn(8, 2, 3, 4, 5, dtype=dtype) * 1.5
+
+
+def _sequence(dtype: torch.dtype) -> torch.Tensor:
+    torch.manual_seed(1)
+    return torch.randn(20, 4, 3, dtype=dtype) * 1.5
 
 
 def _channels_last(x: torch.Tensor) -> torch.Tensor:
@@ -264,20 +328,8 @@ def test_gpu_kernels_equal_the_cpu_loops(dtype, surrogate):
     """Per-channel coefficients on channels-last 5-D input, and reset to value on 3-D input:
     identical spikes and membrane, gradients to rounding."""
     device = _device_or_skip()
-    torch.manual_seed(0)
-    cases = [
-        (PER_CHANNEL, _channels_last(torch.randn(12, 2, 3, 4, 5, dtype=dtype) * 1.5)),
-        (VALUE, torch.randn(20, 4, 3, dtype=dtype) * 1.5),
-    ]
-    for params, x in cases:
-        gpu = _run(params, x, surrogate, device)
-        cpu = _run(params, x, surrogate, torch.device("cpu"))
-        assert 0 < cpu[0].sum() < cpu[0].numel()
-        assert torch.equal(gpu[0], cpu[0])
-        assert torch.equal(gpu[1], cpu[1])
-        tol = GRAD_TOL[str(dtype).removeprefix("torch.")]
-        for g, c in zip(gpu[2:], cpu[2:], strict=True):
-            torch.testing.assert_close(g, c, rtol=tol, atol=tol)
+    for params, x in ((PER_CHANNEL, _channels_last(_image(dtype))), (VALUE, _sequence(dtype))):
+        _assert_same(_run(params, x, surrogate, device), _run(params, x, surrogate, torch.device("cpu")), dtype)
 
 
 def _conv_net() -> Sequential:
