@@ -471,7 +471,15 @@ def run_pooled(
 ) -> tuple[torch.Tensor, Any] | None:
     """``(pool(z_seq), state)`` of a LIF-step model followed by the max pooling ``pool`` (applied
     to every step), in one autograd node; None where the fused kernel does not apply (then run
-    the two layers one after the other)."""
+    the two layers one after the other).
+
+    On CUDA tensors it returns None: the LIF runs in its CUDA kernel (:func:`run`) and torch
+    pools all steps at once, two launches per direction. A fused GPU kernel would save only the
+    spikes' round trip through device memory, and it does not map well onto one thread per
+    neuron: a thread per pooling window must hold the membranes of its whole window (of
+    run-time size) and overlapping windows (stride below the kernel) would advance the same
+    neuron in several threads. Not worth its complexity before the unfused pair is measured on
+    a GPU."""
     if x_seq.dim() != 5 or not poolable(pool) or not _compiled_applies(x_seq, coeffs, surrogate):
         return None
     params = _pool_params(pool)  # type: ignore[arg-type]
