@@ -46,61 +46,77 @@ def over_time(layer: nn.Module, x_seq: torch.Tensor) -> torch.Tensor:
     2-D convolutions get their input in channels-last memory order, which oneDNN (CPU) and
     cuDNN run markedly faster for the small channel counts of spiking CNNs (about 1.5x for
     forward plus backward on the benchmark network); the values are the same tensor, only the
-    strides differ, and the neurons and pooling layers that follow keep that order. A convolution
-    whose output is large writes it into a reused buffer (:class:`_FoldedConv2d`, same values).
+    strides differ, and the neurons and pooling layers that follow keep that order. On the CPU the
+    convolution runs through :class:`_Conv2d` (large outputs in chunks into a reused buffer, the
+    gradients computed separately, the weight gradient of a sparse input from its non-zero
+    entries).
     """
     t, b = x_seq.shape[:2]
     x = x_seq.reshape(t * b, *x_seq.shape[2:])
     if isinstance(layer, nn.Conv2d) and x.dim() == 4:
         x = x.contiguous(memory_format=torch.channels_last)
-        if _FoldedConv2d.applies(layer, x):
-            y = _FoldedConv2d.apply(x, layer.weight, layer.bias, layer)
+        if _Conv2d.applies(layer, x):
+            y = _Conv2d.apply(x, layer.weight, layer.bias, layer)
             return y.reshape(t, b, *y.shape[1:])
     y = layer(x)
     return y.reshape(t, b, *y.shape[1:])
 
 
-class _FoldedConv2d(torch.autograd.Function):
-    """A 2-D convolution of a large folded batch whose output goes into a reused buffer.
+CONV_CALLS = {"chunked": 0, "event_weight_grad": 0}
+"""How often :class:`_Conv2d` computed its output in chunks and its weight gradient from the
+non-zero inputs (sentinels for tests that these paths were taken)."""
 
-    glibc maps every allocation above 32 MB afresh, so the output of the first convolution of a
-    spiking CNN over all steps (``T * B`` images) costs a page fault per 4 KiB on every call. Here
-    the images run in chunks whose outputs are copied into a buffer from
-    :func:`neuro.torch.fused.buffer`; each image's output is the same convolution as in one call,
-    and the backward is torch's own convolution backward over the whole batch, so values and
-    gradients are those of ``layer(x)``."""
+
+class _Conv2d(torch.autograd.Function):
+    """A 2-D convolution of a folded batch (``T * B`` images) on the CPU, with the values and
+    gradients of ``layer(x)`` computed in a cheaper way:
+
+    - A large output is computed in chunks copied into a buffer from
+      :func:`neuro.torch.fused.buffer`: glibc maps every allocation above 32 MB afresh, so the
+      output of the first convolution of a spiking CNN over all steps would cost a page fault
+      per 4 KiB on every call. Each image's output is the same convolution as in one call.
+    - The backward computes the three gradients separately: the input's with torch's convolution
+      backward alone, the bias's as a sum of the output gradient (oneDNN computes the bias
+      gradient at about the cost of the input gradient), and the weight's, when at most
+      :data:`DENSITY` of the inputs are non-zero (spikes, event counts) and the convolution has
+      stride 1, dilation 1, one group and long enough kernel rows (:meth:`events_apply`), from
+      the non-zero inputs only (:func:`neuro.core.jit.conv2d_weight_grad`), otherwise with
+      torch. The weight and bias
+      gradients are the same sums as torch's in another order: equal to rounding (the tests
+      require float64 agreement to 1e-12, relative)."""
 
     LARGE = 32 << 20  # glibc's largest mmap threshold
     CHUNK = 8 << 20
+    DENSITY = 0.1
+    MIN_RUN = 64
+    SAMPLE = 61
 
     @staticmethod
     def applies(layer: nn.Conv2d, x: torch.Tensor) -> bool:
-        if type(layer) is not nn.Conv2d or layer.padding_mode != "zeros" or x.device.type != "cpu" or has_hooks(layer):
-            return False
-        if isinstance(layer.padding, str):
-            return False
-        h, w = x.shape[2:]
-        (kh, kw), (sh, sw), (ph, pw), (dh, dw) = layer.kernel_size, layer.stride, layer.padding, layer.dilation
-        out = (
-            x.shape[0]
-            * layer.out_channels
-            * ((h + 2 * ph - dh * (kh - 1) - 1) // sh + 1)
-            * ((w + 2 * pw - dw * (kw - 1) - 1) // sw + 1)
+        return (
+            type(layer) is nn.Conv2d
+            and layer.padding_mode == "zeros"
+            and not isinstance(layer.padding, str)
+            and x.device.type == "cpu"
+            and x.dtype in (torch.float32, torch.float64)
+            and not has_hooks(layer)
         )
-        return out * x.element_size() >= _FoldedConv2d.LARGE
 
     @staticmethod
     def forward(ctx: Any, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, layer: nn.Conv2d) -> torch.Tensor:
-        first = F.conv2d(x[:1], weight, bias, layer.stride, layer.padding, layer.dilation, layer.groups)
+        conv = (layer.stride, layer.padding, layer.dilation, layer.groups)
+        first = F.conv2d(x[:1], weight, bias, *conv)
         n, (c, h, w) = x.shape[0], first.shape[1:]
-        out = fused.buffer((n, h, w, c), first.dtype).permute(0, 3, 1, 2)
-        step = max(1, _FoldedConv2d.CHUNK // max(1, first.numel() * first.element_size()))
-        for i in range(0, n, step):
-            out[i : i + step].copy_(
-                F.conv2d(x[i : i + step], weight, bias, layer.stride, layer.padding, layer.dilation, layer.groups)
-            )
+        if n * first.numel() * first.element_size() >= _Conv2d.LARGE:
+            CONV_CALLS["chunked"] += 1
+            out = fused.buffer((n, h, w, c), first.dtype).permute(0, 3, 1, 2)
+            step = max(1, _Conv2d.CHUNK // max(1, first.numel() * first.element_size()))
+            for i in range(0, n, step):
+                out[i : i + step].copy_(F.conv2d(x[i : i + step], weight, bias, *conv))
+        else:
+            out = F.conv2d(x, weight, bias, *conv)
         ctx.save_for_backward(x, weight)
-        ctx.conv = (bias is not None, layer.stride, layer.padding, layer.dilation, layer.groups)
+        ctx.conv = (bias is not None, *conv)
         return out
 
     @staticmethod
@@ -108,12 +124,49 @@ class _FoldedConv2d(torch.autograd.Function):
     def backward(ctx: Any, grad: torch.Tensor) -> Any:
         x, weight = ctx.saved_tensors
         has_bias, stride, padding, dilation, groups = ctx.conv
-        mask = [ctx.needs_input_grad[0], ctx.needs_input_grad[1], has_bias and ctx.needs_input_grad[2]]
-        bias_sizes = [weight.shape[0]] if has_bias else None
-        gx, gw, gb = torch.ops.aten.convolution_backward(
-            grad, x, weight, bias_sizes, list(stride), list(padding), list(dilation), False, [0, 0], groups, mask
-        )
+        need_x, need_w, need_b = ctx.needs_input_grad[0], ctx.needs_input_grad[1], has_bias and ctx.needs_input_grad[2]
+        gx = gw = gb = None
+        if need_x or need_w:
+            events = need_w and _Conv2d.events_apply(x, weight, stride, dilation, groups)
+            mask = [need_x, need_w and not events, False]
+            if any(mask):
+                gx, gw, _ = torch.ops.aten.convolution_backward(
+                    grad, x, weight, None, list(stride), list(padding), list(dilation), False, [0, 0], groups, mask
+                )
+            if events:
+                gw = _event_weight_grad(x, grad, weight, padding)
+        if need_b:
+            rows = grad.permute(0, 2, 3, 1).reshape(-1, grad.shape[1])  # a view when channels-last
+            gb = torch.mv(rows.t(), grad.new_ones(rows.shape[0]))
         return gx, gw, gb, None
+
+    @staticmethod
+    def events_apply(x: torch.Tensor, weight: torch.Tensor, stride: Any, dilation: Any, groups: int) -> bool:
+        """Whether the weight gradient from the non-zero inputs is expected to be the faster one:
+        stride 1, dilation 1, one group, runs of at least :data:`MIN_RUN` values per kernel row
+        (``kw * C_out``; shorter runs leave the vector units idle: measured slower than oneDNN
+        for ``5 * 12``, faster for ``5 * 32``), and at most :data:`DENSITY` non-zero inputs,
+        estimated from every :data:`SAMPLE`-th entry (the choice affects the speed only)."""
+        if tuple(stride) != (1, 1) or tuple(dilation) != (1, 1) or groups != 1 or x.numel() == 0:
+            return False
+        if weight.shape[0] * weight.shape[3] < _Conv2d.MIN_RUN or not x.is_contiguous(memory_format=torch.channels_last):
+            return False
+        sample = x.detach().permute(0, 2, 3, 1).reshape(-1)[:: _Conv2d.SAMPLE]
+        return int(torch.count_nonzero(sample)) <= _Conv2d.DENSITY * sample.numel()
+
+
+def _event_weight_grad(x: torch.Tensor, grad: torch.Tensor, weight: torch.Tensor, padding: Any) -> torch.Tensor:
+    """The weight gradient from the non-zero inputs (channels-last copies where needed)."""
+    from neuro.core import jit
+
+    CONV_CALLS["event_weight_grad"] += 1
+    n_o, n_c, kh, kw = weight.shape
+    x_cl = x.detach().permute(0, 2, 3, 1).contiguous()  # no copy when x is channels-last
+    g_cl = grad.detach().permute(0, 2, 3, 1).contiguous()
+    out = torch.empty(n_c, kh, kw * n_o, dtype=x.dtype)
+    g_rows = g_cl.numpy().reshape(g_cl.shape[0], g_cl.shape[1], -1)
+    jit.conv2d_weight_grad(x_cl.numpy(), g_rows, out.numpy(), (kh, kw), tuple(padding))
+    return out.view(n_c, kh, kw, n_o).flip(2).permute(3, 0, 1, 2).contiguous()
 
 
 def call(layer: nn.Module, x_seq: torch.Tensor, state: Any) -> tuple[torch.Tensor, Any]:
