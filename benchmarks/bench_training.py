@@ -778,10 +778,13 @@ How each library is used:
   all steps at once (time folded into the batch, convolutions in channels-last order). Each
   `Neurons` followed by a `MaxPool2d` runs as one compiled kernel over the whole sequence
   (`neuro.torch.fused.run_pooled`): each step's spikes are pooled while in cache, so the hidden
-  spike sequences and the pooling indices are never stored, and the backward recomputes the
-  membrane from the saved input instead of storing it. Its large tensors, and the output of the
-  first convolution (computed in chunks, same values), go into buffers reused from step to step
-  instead of fresh pages (see the allocator note below). `fused=False` is the same module with
+  spike sequences are never stored (the position of each window's maximum is kept as one byte),
+  and the backward recomputes the membrane from the saved input instead of storing it. Its
+  large tensors, and the output of the first convolution (computed in chunks, same values), go
+  into buffers reused from step to step instead of fresh pages (see the allocator note below).
+  The convolutions' gradients are computed separately; the weight gradient of the second
+  convolution, whose input is the pooled spikes (about 9 % non-zero), is summed over the
+  non-zero inputs only. `fused=False` is the same module with
   the generic per-step `lif.update` and torch's max pooling.
 - snnTorch: `snn.Leaky(beta=β, spike_grad=surrogate.atan(), reset_mechanism="subtract")` in a
   Python loop over time, as in its tutorials, with `reset_delay=False`, which subtracts the

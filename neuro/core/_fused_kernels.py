@@ -16,7 +16,8 @@ and the reset of :func:`~neuro.core.neurons._common.reset_membrane`; ``mode`` 0 
 
 :func:`lif_pool_forward` and :func:`lif_pool_backward` fuse the LIF with the 2-D max pooling
 that follows it (``torch.nn.MaxPool2d``, dilation 1): the spikes of a step are pooled while
-they are in cache, so neither the spike sequence nor the pooling indices exist in memory, and
+they are in cache, so the spike sequence never exists in memory (the position of each maximum
+is kept as one byte per pooled output), and
 the backward recomputes the membrane from the saved input instead of reading a saved one. The
 pooling keeps torch's choice of the maximum (the first in window order, padding never wins),
 :func:`window_argmax`, so the gradient goes to the same neuron.

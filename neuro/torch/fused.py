@@ -413,7 +413,9 @@ class _FusedLIFPool(torch.autograd.Function):
     """LIF over the sequence, then max pooling of each step, in one node (compiled CPU loops:
     :func:`neuro.core.jit.fused_lif_pool_forward`). Saves the input, not the membrane: the
     backward recomputes it (same operations, same numbers) while it routes the pooled gradient
-    to each window's maximum, so neither the spikes nor the pooling indices are stored."""
+    to each window's maximum: the spike sequence is never stored, and the position of each
+    window's maximum is kept as one byte per pooled output (torch's pooling keeps an int64
+    index per output)."""
 
     @staticmethod
     def forward(ctx: Any, x_seq: torch.Tensor, v0: torch.Tensor, c: Any, surrogate: Surrogate, pool: Any) -> Any:
