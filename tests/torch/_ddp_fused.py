@@ -31,7 +31,7 @@ from tests.train._toy import N_HIDDEN, N_IN, N_OUT, toy_collate, toy_config, toy
 
 def make_model() -> nn.Module:
     torch.manual_seed(0)
-    params = lif.Params(tau=2e-2, r=1.0, v_threshold=0.3, reset=ResetSubtract())
+    params = lif.Params(tau=2e-2, r=10.0, v_threshold=0.3, reset=ResetSubtract())
     return Sequential(
         nn.Linear(N_IN, N_HIDDEN), Neurons(params, 1e-3, surrogate=FastSigmoid()),
         nn.Linear(N_HIDDEN, N_OUT), Neurons(params, 1e-3, surrogate=FastSigmoid()),

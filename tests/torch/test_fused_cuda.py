@@ -334,7 +334,7 @@ def test_gpu_kernels_equal_the_cpu_loops(dtype, surrogate):
 
 def _conv_net() -> Sequential:
     torch.manual_seed(3)
-    params = lif.Params(tau=2e-2, r=1.0, v_threshold=0.3, reset=ResetSubtract())
+    params = lif.Params(tau=2e-2, r=10.0, v_threshold=0.3, reset=ResetSubtract())
     return Sequential(
         nn.Conv2d(2, 4, 3, padding=1), Neurons(params, 1e-3, surrogate=FastSigmoid()), nn.MaxPool2d(2),
         nn.Flatten(), nn.Linear(4 * 4 * 4, 3), Neurons(params, 1e-3, surrogate=FastSigmoid()),
