@@ -20,11 +20,33 @@ On a machine with an NVIDIA GPU (cupy and numba-cuda importable, neuro installed
 
     python benchmarks/bench_gpu.py --results runs/bench_gpu.json --write
 
-Results accumulate in ``--results`` (JSON; a part measured again replaces its rows), so the parts
-can run as separate commands; ``--render --write`` rewrites the docs section from that file
-without measuring. ``--smoke`` runs every part at tiny sizes; under ``NUMBA_ENABLE_CUDASIM=1``
-(the Numba CUDA simulator) it runs on a CPU, torch then on CPU tensors, and tests the script,
-not the hardware (tests/benchmarks/test_bench_gpu.py).
+Results accumulate in ``--results`` (JSON; rows measured again replace theirs, other sizes are
+kept), so the parts can run as separate commands; ``--render --write`` rewrites the docs section
+from that file without measuring.
+
+With the device tool of this project (10 minutes per command; its image has torch, cupy-cuda13x,
+numba and numba-cuda but not nir, pydantic or lz4): download those wheels here for Python 3.12
+into ``.whl`` (ignored through ``.git/info/exclude``; the tool's README gives the ``pip
+download`` line; add snntorch for the training comparison), carry ``.whl`` and
+``runs/default`` (the trained network), and run, in one call or one per line::
+
+    python3 -m pip install -q --no-index --no-deps --target /tmp/site .whl/*.whl && export PYTHONPATH=/tmp/site
+    python3 -m pip install -q --no-deps --no-build-isolation -e .
+    python3 benchmarks/bench_gpu.py --parts bandwidth cuba accumulate inference training --sizes 40000 400000 \
+        --results runs/bench_gpu.json; cp runs/bench_gpu.json $OUT/
+    python3 benchmarks/bench_gpu.py --parts cuba --sizes 4000000 --results runs/bench_gpu.json; cp runs/bench_gpu.json $OUT/
+    python3 benchmarks/bench_gpu.py --parts accumulate --sizes 4000000 --accumulate-steps 100 \
+        --results runs/bench_gpu.json; cp runs/bench_gpu.json $OUT/
+
+(``runs/`` persists between calls while the machine stays warm; ``--skip-cpu 4000000`` leaves out
+the numba run at 4M if the call would pass its limit), then here
+``python benchmarks/bench_gpu.py --render --results <the fetched bench_gpu.json> --write``.
+Setting ``NUMBA_CUDA_ARRAY_INTERFACE_SYNC=0`` in a second run shows what Numba's per-launch
+stream synchronisation on CuPy arguments costs (docs/engine.md).
+
+``--smoke`` runs every part at tiny sizes; under ``NUMBA_ENABLE_CUDASIM=1`` (the Numba CUDA
+simulator) it runs on a CPU, torch then on CPU tensors, and tests the script, not the hardware
+(tests/benchmarks/test_bench_gpu.py).
 """
 
 from __future__ import annotations
@@ -605,6 +627,18 @@ def _render_cuba(cuba: dict[str, Any], bw: dict[str, Any] | None) -> list[str]:
 # ---------------------------------------------------------------- main
 
 
+def merge(parts: dict[str, Any], name: str, new: dict[str, Any], key: tuple[str, ...]) -> None:
+    """Put ``new`` as part ``name``, keeping the earlier rows whose ``key`` it did not measure
+    again (so that sizes can run as separate commands) when the run settings are the same."""
+    old = parts.get(name)
+    settings = [k for k in new if k not in ("rows", "compile_s")]
+    if old is not None and all(old.get(k) == new[k] for k in settings):
+        measured = {tuple(r[k] for k in key) for r in new["rows"]}
+        new = {**new, "rows": [r for r in old["rows"] if tuple(r[k] for k in key) not in measured] + new["rows"]}
+        new["rows"].sort(key=lambda r: tuple(r[k] for k in key))
+    parts[name] = new
+
+
 def load_results(path: Path | None) -> dict[str, Any]:
     if path is not None and path.is_file():
         return json.loads(path.read_text())
@@ -647,11 +681,12 @@ def main(argv: list[str] | None = None) -> int:
             log(f"bandwidth: {parts['bandwidth']}")
         if "cuba" in args.parts:
             duration = args.duration or (1e-3 if smoke else 1.0)
-            parts["cuba"] = cuba_part(sizes, duration, set(args.skip_cpu), smoke, log)
+            merge(parts, "cuba", cuba_part(sizes, duration, set(args.skip_cpu), smoke, log), ("n", "backend"))
         if "accumulate" in args.parts:
             rates = {r["n"]: r["rate_hz"] for r in parts.get("cuba", {}).get("rows", []) if r["backend"] == "cuda"}
             steps = args.accumulate_steps or (4 if smoke else 200)
-            parts["accumulate"] = accumulate_part(args.accumulate_sizes or sizes, steps, rates, repeats, log)
+            acc = accumulate_part(args.accumulate_sizes or sizes, steps, rates, repeats, log)
+            merge(parts, "accumulate", acc, ("n", "method"))
         if "inference" in args.parts:
             batch_sizes = args.batch_sizes or ([1, 2] if smoke else [64, 256])
             parts["inference"] = inference_part(smoke, args.run, args.epochs, args.samples, batch_sizes, repeats, log)

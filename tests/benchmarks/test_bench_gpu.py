@@ -130,3 +130,19 @@ def test_without_a_gpu_or_the_simulator_it_says_what_is_missing(bench, tmp_path)
     with pytest.raises(BackendUnavailableError, match="neuro\\[gpu\\]"):
         bench.main(["--parts", "bandwidth", "--results", str(tmp_path / "r.json")])
     assert not (tmp_path / "r.json").exists()
+
+
+def test_results_of_separate_runs_merge_by_size(bench):
+    parts: dict = {}
+    first = {"duration_s": 1.0, "n_steps": 10, "compile_s": {"cuda": 1.0}, "compile_n": 4000,
+             "rows": [{"n": 40, "backend": "cuda", "x": 1}, {"n": 40, "backend": "numba", "x": 2}]}  # fmt: skip
+    bench.merge(parts, "cuba", first, ("n", "backend"))
+    second = {**first, "compile_s": {"cuda": 2.0}, "rows": [{"n": 4000, "backend": "cuda", "x": 3},
+                                                             {"n": 40, "backend": "cuda", "x": 4}]}  # fmt: skip
+    bench.merge(parts, "cuba", second, ("n", "backend"))
+    assert [(r["n"], r["backend"], r["x"]) for r in parts["cuba"]["rows"]] == [
+        (40, "cuda", 4), (40, "numba", 2), (4000, "cuda", 3)
+    ]  # fmt: skip
+    assert parts["cuba"]["compile_s"] == {"cuda": 2.0}
+    bench.merge(parts, "cuba", {**first, "duration_s": 0.5}, ("n", "backend"))  # other settings: replaced
+    assert len(parts["cuba"]["rows"]) == 2
