@@ -129,7 +129,7 @@ def simulated() -> bool:
     """Whether Numba runs CUDA kernels in its CPU simulator (``NUMBA_ENABLE_CUDASIM=1``)."""
     import numba
 
-    return bool(numba.config.ENABLE_CUDASIM)
+    return bool(numba.config.ENABLE_CUDASIM)  # type: ignore[attr-defined]
 
 
 @functools.cache
@@ -205,7 +205,7 @@ def _forward_kernel(dtype_name: str) -> Any:
 
 
 @functools.cache
-def _backward_kernel(dtype_name: str, surrogate_cls: type) -> Any:
+def _backward_kernel(dtype_name: str, surrogate_cls: Any) -> Any:
     if not simulated():
         _register_float_clip()
     bindings = {**_arithmetic(np.dtype(dtype_name)), **_scalar_ops()}
@@ -250,13 +250,14 @@ def _register_float_clip() -> None:
 
 
 @functools.cache
-def _fields_type(cls: type) -> Any:
+def _fields_type(cls: Any) -> Any:
     return namedtuple(f"{cls.__name__}Fields", [f.name for f in dataclasses.fields(cls)])
 
 
 def _surrogate_fields(surrogate: Any) -> Any:
     """The strategy's fields as a NamedTuple of floats (``self`` of its compiled ``derivative``)."""
-    cls = _fields_type(type(surrogate))
+    strategy: Any = type(surrogate)
+    cls = _fields_type(strategy)
     return cls(*(float(getattr(surrogate, f)) for f in cls._fields))
 
 
@@ -308,7 +309,8 @@ def fused_lif_backward(
     ``surrogate.derivative`` compiled as a device function (any strategy of
     :mod:`neuro.core.surrogate`)."""
     dtype = np.dtype(u_seq.dtype)
-    kernel = _backward_kernel(dtype.name, type(surrogate))
+    strategy: Any = type(surrogate)
+    kernel = _backward_kernel(dtype.name, strategy)
     keep, subtract = reset
     dt = dtype.type
     _, batch, m = u_seq.shape
