@@ -145,9 +145,9 @@ def device_info() -> dict[str, Any]:
         "commit": commit.strip() or "?",
         "load": os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan"),
         "simulated": simulated(),
-        # numba synchronises on the stream of every CUDA-array-interface argument (CuPy arrays)
-        # at each launch unless this is 0: it decides whether launches queue up
-        "cai_sync": int(numba.config.CUDA_ARRAY_INTERFACE_SYNC),
+        # under the CUDA array interface v3 numba synchronises on the stream a CuPy argument
+        # exports at each launch unless this is 0: it may decide whether launches queue up
+        "cai_sync": os.environ.get("NUMBA_CUDA_ARRAY_INTERFACE_SYNC", "1 (default)"),
     }
     if info["simulated"]:
         info["device"] = "none: the Numba CUDA simulator (NUMBA_ENABLE_CUDASIM=1) on the CPU; timings say nothing"
