@@ -10,9 +10,9 @@ Per step: decay the STDP traces, add the external events, then run the nodes in 
 A neuron population calls its own small compiled function (one per neuron node, so LLVM
 vectorises it; the model's ``update`` compiled with float literals of the run's dtype and
 without NaN or signed-zero semantics, see :func:`typed_update` and :func:`_fast_jit`) that
-updates every neuron block by block and lists the spiking neurons. The input buffer is then
-counted and cleared only where it was written (a list of touched inputs, prefetched a few
-entries ahead), and the listed spikes are emitted and delivered. A projection walks the CSR
+updates every neuron block by block, counts and clears the input buffer in the same loop,
+and lists the spiking neurons; the listed spikes are then emitted and delivered. A projection
+walks the CSR
 rows of its active inputs (prefetching the next row, and the targets when the input buffer
 exceeds the L2 cache) and adds into its successors' input buffers directly (no delay, only
 neuron successors, output not emitted) or into a ring buffer of ``max_delay + 1`` slots.
@@ -186,12 +186,8 @@ def _push(w: _Writer, block: list[BlockNode], k: int, o: str, v: str, d: int) ->
 
 
 def _add_input(w: _Writer, s: int, o: str, v: str, d: int) -> None:
-    """Add ``v`` into input ``o`` of neuron node ``s`` and note ``o`` in its touched list (no
-    test for duplicates; past the list's capacity the count alone goes on, and the neuron then
-    counts and clears its whole input)."""
+    """Add ``v`` into input ``o`` of neuron node ``s`` (its update counts and clears it)."""
     w(d, f"k{s}_inp[{o}] += {v}")
-    w(d, f"k{s}_tl[min(k{s}_tc, k{s}_cap)] = {o}")
-    w(d, f"k{s}_tc += 1")
 
 
 def _take(w: _Writer, k: int, d: int) -> None:
@@ -208,42 +204,17 @@ def _take(w: _Writer, k: int, d: int) -> None:
 
 
 def _neuron(w: _Writer, block: list[BlockNode], k: int, d: int) -> None:
-    """The update of every neuron (:func:`_neuron_step`, its own small function), the counts of
-    non-zero inputs and active neurons, clearing the input, then the rare spikes it listed:
-    plasticity, emission, delivery.
-
-    The input is counted and cleared where it was touched (the touched list, duplicates
-    included: a cleared input counts no more), or everywhere (``clear{k}``) when the
-    list overflowed. A neuron is active when an input channel is non-zero or it spikes."""
+    """The update of every neuron (:func:`_neuron_step`, its own small function), which also
+    counts the non-zero inputs and the active neurons and clears the input, then the rare
+    spikes it listed: plasticity, emission, delivery."""
     b = block[k]
     sf = b.model.state._fields
     xs = [f"k{k}_x{c}" for c in range(b.channels)]
     args = [*xs, *(f"k{k}_s{j}r" for j in range(len(sf))), *(f"k{k}_c{j}" for j, c in enumerate(b.coeffs) if not _literal(c))]
     args += [f"k{k}_tr{sf.index(fld)}[t, b]" for fld in b.record]
-    w(d, f"nspk = step{k}({', '.join(args)}, k{k}_zb, k{k}_lst, k{k}_val)")
-    w(d, "for q in range(nspk):")
-    w(d + 1, f"i = k{k}_lst[q]")
-    w(d + 1, f"c{k}_act += np.int64({' & '.join(f'({x}[i] == 0)' for x in xs)})")
-    w(d, f"if k{k}_tc > k{k}_cap:")
-    w(d + 1, f"n_in, n_act = clear{k}({', '.join(xs)})")
-    w(d + 1, f"c{k}_in += n_in")
-    w(d + 1, f"c{k}_act += n_act")
-    w(d, "else:")
-    w(d + 1, f"for q in range(k{k}_tc):")
-    w(d + 2, f"if far{k}:  # prefetch the inputs {AHEAD} entries ahead")
-    w(d + 3, f"i = k{k}_tl[min(q + {AHEAD}, k{k}_tc - 1)]")
-    _neuron_of_input(w, b, k, d + 3)
-    for x in xs:
-        w(d + 3, f"prefetch({x}, i)")
-    w(d + 2, f"i = k{k}_tl[q]")
-    _neuron_of_input(w, b, k, d + 2)
-    w(d + 2, "u = np.uint64(i)  # unsigned index: no negative-index wrap-around")
-    w(d + 2, "nzx = " + " + ".join(f"np.int64({x}[u] != 0)" for x in xs))
-    w(d + 2, f"c{k}_in += nzx")
-    w(d + 2, f"c{k}_act += np.int64(nzx > 0)")
-    for x in xs:
-        w(d + 2, f"{x}[u] = 0")
-    w(d, f"k{k}_tc = 0")
+    w(d, f"nspk, n_in, n_act = step{k}({', '.join(args)}, k{k}_zb, k{k}_lst, k{k}_val)")
+    w(d, f"c{k}_in += n_in")
+    w(d, f"c{k}_act += n_act")
     w(d, "for q in range(nspk):")
     w(d + 1, f"i = k{k}_lst[q]")
     w(d + 1, f"zi = k{k}_val[q]")
@@ -251,20 +222,11 @@ def _neuron(w: _Writer, block: list[BlockNode], k: int, d: int) -> None:
 
 
 AHEAD = 16
-"""How far ahead the neuron's inputs are prefetched (entries of the touched list, synapses of
-a CSR row)."""
+"""How far ahead (synapses of a CSR row) delivery prefetches its targets."""
 
 FAR_BYTES = 1 << 20
 """Input buffers larger than this (the L2 cache of one core) get their delivery targets
 prefetched; smaller ones are cache-resident and the prefetch costs more than it saves."""
-
-
-def _neuron_of_input(w: _Writer, b: BlockNode, k: int, d: int) -> None:
-    """``i``: the neuron of input ``i``."""
-    if b.channels == 2:  # no integer division
-        w(d, f"i = i - n{k} if i >= n{k} else i")
-    elif b.channels > 2:
-        w(d, f"i = i % n{k}")
 
 
 BLOCK = 1024
@@ -276,13 +238,16 @@ def _neuron_step(block: list[BlockNode], k: int) -> str:
     """The update loop of neuron node ``k`` as a small function of its own arrays (one per
     channel, state field, non-uniform coefficient and traced field), called once per step.
 
-    Kept out of the big ``run`` and free of reductions but the spike count, so that LLVM
-    vectorises it: the model's ``update`` on every neuron, in blocks of :data:`BLOCK` neurons
-    whose spikes go to the small buffer ``zb``; after a block with spikes, a scan of ``zb`` that
-    skips runs of 64 neurons without one (a vectorised test per run) lists the spiking neurons
-    in ``lst`` and their values in ``val``, in order (no spike array of the population's size
-    is written or re-read). Returns their number. Also writes ``clear{k}``, the dense count and
-    clearing of the input."""
+    Kept out of the big ``run`` and free of reductions but counts, so that LLVM vectorises it:
+    the model's ``update`` on every neuron, in blocks of :data:`BLOCK` neurons whose spikes go
+    to the small buffer ``zb``. The same loop counts the non-zero input channels and the active
+    neurons (a non-zero input or a spike) and clears the input: no list of touched inputs is
+    kept by delivery and no second pass reads the input. The loop also finds the first and
+    the last spiking neuron of the block (vectorised min and max), which are listed in ``lst``
+    with their values in ``val`` without a scan; only the neurons strictly between them are
+    scanned (runs of 64 without a spike skipped by one vectorised test), in order. No spike
+    array of the population's size is written or re-read. Counts accumulate in int32 within a
+    block (narrow vector lanes). Returns the number of spikes and the two counts."""
     b = block[k]
     sf = b.model.state._fields
     xs = [f"x{c}" for c in range(b.channels)]
@@ -298,45 +263,55 @@ def _neuron_step(block: list[BlockNode], k: int) -> str:
         "    ops = Ops(exp, where, spike)",
         "    n = lst.shape[0]",
         "    nspk = 0",
+        "    n_in = 0",
+        "    n_act = 0",
         f"    for i0 in range(0, n, {BLOCK}):",
         f"        m = min({BLOCK}, n - i0)",
-        "        hit = 0",
+        "        lo = np.int32(m)  # first and last spiking neuron of the block",
+        "        hi = np.int32(-1)",
+        "        b_in = np.int32(0)",
+        "        b_act = np.int32(0)",
         "        for j in range(m):",
         "            i = np.uint64(i0 + j)  # unsigned index: no wrap-around test, vectorised",
         *(f"            x{c} = inp{c}[i]" for c in range(b.channels)),
+        *(f"            inp{c}[i] = 0" for c in range(b.channels)),
         f"            st = State{k}({', '.join(f's{j}[i]' for j in range(len(sf)))})",
         f"            zi, st = update{k}({x}, st, Coeffs{k}({coeffs}), ops)",
         *(f"            s{j}[i] = st[{j}]" for j in range(len(sf))),
         *(f"            tr{j}[i] = st[{j}]" for j in traced),
         "            zb[j] = zi",
-        "            hit += np.int64(zi != 0)",
-        "        j0 = 0",
-        "        while hit > 0:",
-        "            j1 = min(j0 + 64, m)",
-        "            h = 0",
+        "            nzx = np.int32(" + " + ".join(f"np.int32({a} != 0)" for a in xs) + ")",
+        "            b_in = np.int32(b_in + nzx)",
+        "            b_act = np.int32(b_act + np.int32((nzx > 0) | (zi != 0)))",
+        "            jj = np.int32(j)",
+        "            lo = min(lo, jj if zi != 0 else np.int32(m))",
+        "            hi = max(hi, jj if zi != 0 else np.int32(-1))",
+        "        n_in += b_in",
+        "        n_act += b_act",
+        "        if hi < 0:",
+        "            continue",
+        "        lst[nspk] = i0 + lo",
+        "        val[nspk] = zb[lo]",
+        "        nspk += 1",
+        "        if hi == lo:",
+        "            continue",
+        "        j0 = lo + 1  # the spikes strictly between lo and hi, runs of 64 tested at once",
+        "        while j0 < hi:",
+        "            j1 = min(j0 + 64, hi)",
+        "            h = np.int32(0)",
         "            for j in range(j0, j1):",
-        "                h |= np.int64(zb[np.uint64(j)] != 0)",
+        "                h |= np.int32(zb[np.uint64(j)] != 0)",
         "            if h != 0:",
         "                for j in range(j0, j1):",
         "                    if zb[j] != 0:",
         "                        lst[nspk] = i0 + j",
         "                        val[nspk] = zb[j]",
         "                        nspk += 1",
-        "                        hit -= 1",
         "            j0 = j1",
-        "    return nspk",
-        "",
-        "",
-        '@numba.njit(cache=True, error_model="numpy")',
-        f"def clear{k}({', '.join(inps)}):",
-        "    n_in = 0",
-        "    n_act = 0",
-        f"    for i in range({inps[0]}.shape[0]):",
-        "        nzx = " + " + ".join(f"np.int64({a}[i] != 0)" for a in inps),
-        "        n_in += nzx",
-        "        n_act += np.int64(nzx > 0)",
-        *(f"        {a}[i] = 0" for a in inps),
-        "    return n_in, n_act",
+        "        lst[nspk] = i0 + hi",
+        "        val[nspk] = zb[hi]",
+        "        nspk += 1",
+        "    return nspk, n_in, n_act",
     ]
     return "\n".join(lines) + "\n"
 
@@ -398,7 +373,6 @@ def _projection(w: _Writer, block: list[BlockNode], k: int, d: int) -> None:
             for s in b.succ:
                 w(d, f"for o in range(k{k}_bias.shape[0]):")
                 w(d + 1, f"k{s}_inp[o] += k{k}_bias[o]")
-            w(d, f"k{s}_tc = k{s}_cap + 1  # every input touched")
         return
     w(d, f"slot = t % S{k}")
     if b.bias is not None:
@@ -451,7 +425,6 @@ def generate(block: list[BlockNode], dtype: np.dtype) -> tuple[str, list[str], l
             w.arg(f"k{k}_zb", np.zeros(BLOCK, dtype))
             w.arg(f"k{k}_lst", np.zeros(b.n_out, np.int64))
             w.arg(f"k{k}_val", np.zeros(b.n_out, dtype))
-            w.arg(f"k{k}_tl", np.zeros(b.n_in + 1, np.int64))
             for fld in b.record:
                 j = b.model.state._fields.index(fld)
                 w.arg(f"k{k}_tr{j}", np.zeros((0, 0, 0), dtype))
@@ -484,7 +457,6 @@ def generate(block: list[BlockNode], dtype: np.dtype) -> tuple[str, list[str], l
         if b.kind == "neuron":
             w(1, f"n{k} = k{k}_lst.shape[0]")
             w(1, f"far{k} = k{k}_inp.nbytes > {FAR_BYTES}")
-            w(1, f"k{k}_cap = k{k}_tl.shape[0] - 1")
         if b.kind in ("projection", "delay"):
             w(1, f"S{k} = k{k}_ring.shape[0]")
         if b.emit:
