@@ -42,7 +42,9 @@ import numpy as np
 
 from neuro.core.jit import jit_function
 from neuro.core.neurons import MODELS
-from neuro.engine.kernels import conv_scatter, nonzero_mask8, pool_emit
+from numba.cpython.unsafe.numbers import trailing_zeros
+
+from neuro.engine.kernels import conv_scatter, nonzero_mask16, pool_emit
 
 _MODEL = MODELS[{name!r}]
 State = _MODEL.state
@@ -103,7 +105,7 @@ def run(ptr, idx, val, weighted, n_steps, batch, wk, wrow, cin_g, cyx, geometry,
     n_in = 0
     n_ones = 0
     p_ones = 0
-    n8 = n - n % 8
+    n16 = n - n % 16
     for t in range(n_steps):
         for b in range(batch):
             f = t * batch + b
@@ -123,14 +125,15 @@ def run(ptr, idx, val, weighted, n_steps, batch, wk, wrow, cin_g, cyx, geometry,
                 n_in += 1 if xi != 0 else 0
                 active += 1 if z != 0 or xi != 0 else 0
             if n_spikes > 0:
-                # the spikes, channels-last (8-neuron blocks without one skipped) ...
+                # the spikes, channels-last (16 neurons at a time as a bit mask, set bits visited) ...
                 s = 0
-                for i0 in range(0, n8, 8):
-                    if nonzero_mask8(zrow, i0) != 0:
-                        for i in range(i0, i0 + 8):
-                            frame_spikes[s] = i
-                            s += 1 if zrow[i] != 0 else 0
-                for i in range(n8, n):
+                for i0 in range(0, n16, 16):
+                    mask = nonzero_mask16(zrow, i0)
+                    while mask != 0:
+                        frame_spikes[s] = i0 + trailing_zeros(mask)
+                        s += 1
+                        mask &= mask - 1
+                for i in range(n16, n):
                     frame_spikes[s] = i
                     s += 1 if zrow[i] != 0 else 0
                 # ... then by channel: channel-major order, positions increasing within a channel
@@ -215,6 +218,7 @@ class FusedConvOp:
         self.tidx = pool.tidx if pool is not None else np.zeros(0, np.int32)
         self.n_pool = pool.out_size if pool is not None else 0
         self._rest_cache: dict[int, list[np.ndarray]] = {}
+        self._run: Any = None  # the compiled loop, looked up at the first step
 
     def _rest(self, batch: int) -> list[np.ndarray]:
         """The population's resting state, channels-last ``(B, N)`` per field."""
@@ -226,10 +230,11 @@ class FusedConvOp:
         """Run over the whole sequence: the Steps of the convolution (no output: nothing else
         reads it), the population and the pooling node, in that order."""
         conv, neuron, pool = self.conv, self.neuron, self.pool
-        module = _module(neuron.model, self.uniform)
+        if self._run is None:
+            self._run = _module(neuron.model, self.uniform).run
         state = self._rest(batch)
         val, weighted = _values(ev, neuron.dtype)
-        sptr, sidx, sval, sbin, pptr, pidx, pval, pbin, synops, active, n_in = module.run(
+        sptr, sidx, sval, sbin, pptr, pidx, pval, pbin, synops, active, n_in = self._run(
             ev.ptr, ev.idx, val, weighted, n_steps, batch, conv.wk, conv.wrow, conv.cin_g, conv.cyx, conv.geometry,
             conv.nnz_fanout, self.ho, self.wo, self.bias_cl, self.perm, self.chan, *state, *self.coeffs, self.tptr, self.tidx,
             self.n_pool, self.scale,

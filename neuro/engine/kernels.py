@@ -28,6 +28,7 @@ import numba
 import numpy as np
 from llvmlite import ir as llir
 from numba import types
+from numba.cpython.unsafe.numbers import trailing_zeros
 from numba.extending import intrinsic
 
 # Explicit vector operations. Numba's loop vectoriser leaves short runs (the few dozen
@@ -96,6 +97,9 @@ def _nonzero_mask(width: int) -> Any:
 
 nonzero_mask8 = _nonzero_mask(8)
 """Bit ``b`` set where ``x[i + b] != 0`` for ``b < 8`` (a 1-D C-contiguous float array)."""
+
+nonzero_mask16 = _nonzero_mask(16)
+"""Bit ``b`` set where ``x[i + b] != 0`` for ``b < 16``."""
 
 
 @numba.njit(cache=True)
@@ -290,25 +294,31 @@ def pool_events(ptr, idx, val, weighted, tptr, tidx, n_out, scale):  # pragma: n
 @numba.njit(cache=True)
 def pool_emit(scratch, scale, oidx, oval, m):  # pragma: no cover
     """Append the non-zero window sums of ``scratch`` times ``scale`` to ``oidx``/``oval`` from
-    entry ``m`` in increasing order (16-entry blocks without one skipped) and clear the
-    scratch; returns the new ``m`` and how many of the appended values are 1. ``oidx`` must
-    have room for ``m + len(scratch)`` entries."""
+    entry ``m`` in increasing order and clear the scratch; returns the new ``m`` and how many
+    of the appended values are 1. ``oidx`` must have room for ``m + len(scratch)`` entries.
+    The scratch is read 16 entries at a time as a bit mask of its non-zero entries
+    (:func:`nonzero_mask16`), and only the set bits are visited."""
     n_out = scratch.shape[0]
+    n16 = n_out - n_out % 16
     n_ones = 0
-    for o0 in range(0, n_out, 16):
-        o1 = min(n_out, o0 + 16)
-        hit = 0
-        for o in range(o0, o1):
-            hit += 1 if scratch[o] != 0 else 0
-        if hit == 0:
-            continue
-        for o in range(o0, o1):  # branch-free: the next entry overwrites a zero
+    for o0 in range(0, n16, 16):
+        mask = nonzero_mask16(scratch, o0)
+        while mask != 0:
+            o = o0 + trailing_zeros(mask)
+            mask &= mask - 1
             v = scratch[o] * scale
             oidx[m] = o
             oval[m] = v
             n_ones += 1 if v == 1 else 0
             m += 1 if v != 0 else 0
             scratch[o] = 0
+    for o in range(n16, n_out):
+        v = scratch[o] * scale
+        oidx[m] = o
+        oval[m] = v
+        n_ones += 1 if v == 1 else 0
+        m += 1 if v != 0 else 0
+        scratch[o] = 0
     return m, n_ones
 
 

@@ -63,8 +63,14 @@ class Result:
         return next(iter(self.outputs.values()))
 
 
+_USABLE: set[str] = set()
+
+
 def check_backend(backend: str) -> None:
-    """Raise :class:`BackendUnavailableError` unless ``backend`` can run here."""
+    """Raise :class:`BackendUnavailableError` unless ``backend`` can run here (a backend that
+    passed its probe is not probed again in this process)."""
+    if backend in _USABLE:
+        return
     info = BACKENDS.get(backend)
     if info is None:
         raise BackendUnavailableError(f"unknown engine backend {backend!r}; backends are {list(BACKENDS)}")
@@ -73,6 +79,7 @@ def check_backend(backend: str) -> None:
     ok, detail = info.probe()
     if not ok:
         raise BackendUnavailableError(f"the {backend!r} engine backend cannot run here: {detail}")
+    _USABLE.add(backend)
 
 
 def _units(graph: ir.Graph, plastic: Sequence[str]) -> list[tuple[list[str], bool]]:
@@ -187,15 +194,16 @@ def run(
     for name in monitors:
         if name not in graph.nodes:
             raise SimulationInputError(f"monitor names unknown node {name!r}", "monitors")
-    feeds = inputs if isinstance(inputs, Mapping) else {n: inputs for n in graph.inputs[:1]}
-    if not isinstance(inputs, Mapping) and len(graph.inputs) != 1:
-        raise GraphError(f"the graph has Input nodes {graph.inputs}; pass inputs as a dict by name")
+    preds, graph_inputs = _wiring(graph)
+    feeds = inputs if isinstance(inputs, Mapping) else {n: inputs for n in graph_inputs[:1]}
+    if not isinstance(inputs, Mapping) and len(graph_inputs) != 1:
+        raise GraphError(f"the graph has Input nodes {graph_inputs}; pass inputs as a dict by name")
     signals: dict[str, Signal] = {}
-    for name in graph.inputs:
+    for name in graph_inputs:
         if name not in feeds:
             raise SimulationInputError(f"no input given for Input node {name!r}", "inputs")
         signals[name] = to_events(feeds[name], tuple(graph.shapes[name]), dt, n_steps, backend)
-    extra = set(feeds) - set(graph.inputs)
+    extra = set(feeds) - set(graph_inputs)
     if extra:
         raise GraphError(f"inputs name nodes that are not Input nodes: {sorted(extra)}")
     frames = {(s.n_steps, s.batch) for s in signals.values() if isinstance(s, Events)}
@@ -220,7 +228,7 @@ def run(
         node = graph.nodes[name]
         if isinstance(node, ir.Input) or name in done:
             continue
-        incoming = _sum([signals[p] for p in graph.predecessors(name)], dtype)
+        incoming = _sum([signals[p] for p in preds[name]], dtype)
         group = fused.get(name)
         if group is not None and not any(n in monitors for n in group.names):
             for member, step in zip(group.names, group.step(as_events(incoming, backend), steps, batch), strict=True):
@@ -259,6 +267,16 @@ def _collect(op: Op, step: Step, result: Result) -> None:
             result.traces[(op.name, f)] = tr
     elif isinstance(op, ThresholdOp):
         result.spikes[op.name] = step.out  # type: ignore[assignment]
+
+
+_WIRING: weakref.WeakKeyDictionary[ir.Graph, tuple[dict[str, list[str]], list[str]]] = weakref.WeakKeyDictionary()
+
+
+def _wiring(graph: ir.Graph) -> tuple[dict[str, list[str]], list[str]]:
+    """The predecessors of every node and the Input nodes, found once per graph."""
+    if graph not in _WIRING:
+        _WIRING[graph] = ({n: graph.predecessors(n) for n in graph.nodes}, graph.inputs)
+    return _WIRING[graph]
 
 
 _UNITS: weakref.WeakKeyDictionary[ir.Graph, dict[tuple[str, ...], list[tuple[list[str], bool]]]] = weakref.WeakKeyDictionary()
