@@ -86,7 +86,10 @@ def _nonzero_mask(width: int) -> Any:
             x_arr = context.make_array(signature.args[0])(context, builder, x_val)
             x_ptr = builder.bitcast(builder.gep(x_arr.data, [i_val]), vec.as_pointer())
             lanes = builder.load(x_ptr, align=context.get_abi_sizeof(elt))
-            nonzero = builder.fcmp_unordered("!=", lanes, llir.Constant(vec, None))  # NaN counts, as in z != 0
+            if isinstance(elt, llir.IntType):  # integer or boolean arrays
+                nonzero = builder.icmp_unsigned("!=", lanes, llir.Constant(vec, None))
+            else:
+                nonzero = builder.fcmp_unordered("!=", lanes, llir.Constant(vec, None))  # NaN counts, as in z != 0
             bits = builder.bitcast(nonzero, llir.IntType(width))
             return builder.zext(bits, llir.IntType(32))
 
@@ -96,7 +99,8 @@ def _nonzero_mask(width: int) -> Any:
 
 
 nonzero_mask8 = _nonzero_mask(8)
-"""Bit ``b`` set where ``x[i + b] != 0`` for ``b < 8`` (a 1-D C-contiguous float array)."""
+"""Bit ``b`` set where ``x[i + b] != 0`` for ``b < 8`` (a 1-D C-contiguous array of floats,
+integers or booleans)."""
 
 nonzero_mask16 = _nonzero_mask(16)
 """Bit ``b`` set where ``x[i + b] != 0`` for ``b < 16``."""
@@ -108,25 +112,37 @@ def dense_to_events(x):  # pragma: no cover - compiled
     ``(ptr, idx, val, binary)`` as :meth:`Events.from_dense <neuro.engine.signals.Events.from_dense>`
     builds them (``val`` in ``x``'s dtype; ``binary`` when every value is 1)."""
     n_frames, n = x.shape
+    flat = x.reshape(-1)
     count = 0
-    for f in range(n_frames):
-        for i in range(n):
-            count += 1 if x[f, i] != 0 else 0
+    for j in range(n_frames * n):  # a vectorised count first, to size the output
+        count += 1 if flat[j] != 0 else 0
     ptr = np.zeros(n_frames + 1, np.int64)
     idx = np.empty(count, np.int32)
     val = np.empty(count, x.dtype)
-    binary = True
+    n_ones = 0
     k = 0
+    n16 = n - n % 16
     for f in range(n_frames):
-        for i in range(n):
-            v = x[f, i]
+        base = f * n
+        for i0 in range(0, n16, 16):  # 16 entries at a time as a bit mask, set bits visited
+            mask = nonzero_mask16(flat, base + i0)
+            while mask != 0:
+                i = i0 + trailing_zeros(mask)
+                mask &= mask - 1
+                v = flat[base + i]
+                idx[k] = i
+                val[k] = v
+                n_ones += 1 if v == 1 else 0
+                k += 1
+        for i in range(n16, n):
+            v = flat[base + i]
             if v != 0:
                 idx[k] = i
                 val[k] = v
-                binary = binary and v == 1
+                n_ones += 1 if v == 1 else 0
                 k += 1
         ptr[f + 1] = k
-    return ptr, idx, val, binary
+    return ptr, idx, val, n_ones == k
 
 
 @numba.njit(cache=True)
