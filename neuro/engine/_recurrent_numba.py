@@ -175,6 +175,8 @@ def _push(w: _Writer, block: list[BlockNode], k: int, o: str, v: str, d: int) ->
         w(d, f"e{k}_v[e{k}_n] = {v}")
         w(d, f"e{k}_n += 1")
     for s in block[k].succ:
+        if _listed(block, s) == k:
+            continue  # reads the spike list of k
         if block[s].kind != "neuron":
             w(d, f"if k{s}_mark[{o}] == 0:")
             w(d + 1, f"k{s}_mark[{o}] = 1")
@@ -188,6 +190,19 @@ def _push(w: _Writer, block: list[BlockNode], k: int, o: str, v: str, d: int) ->
 def _add_input(w: _Writer, s: int, o: str, v: str, d: int) -> None:
     """Add ``v`` into input ``o`` of neuron node ``s`` (its update counts and clears it)."""
     w(d, f"k{s}_inp[{o}] += {v}")
+
+
+def _listed(block: list[BlockNode], k: int) -> int:
+    """The neuron node whose spike list projection ``k`` reads directly (its only input: one
+    edge from a neuron node, no external input), or -1. The list is in index order without
+    duplicates, as the touched list would be, so the projection needs neither buffer nor sort;
+    it holds the spikes of this step when the neuron runs first and of the previous step
+    otherwise (the back-edge rule)."""
+    b = block[k]
+    if b.kind != "projection" or b.ext is not None:
+        return -1
+    preds = [p for p, q in enumerate(block) for s in q.succ if s == k]
+    return preds[0] if len(preds) == 1 and block[preds[0]].kind == "neuron" else -1
 
 
 def _take(w: _Writer, k: int, d: int) -> None:
@@ -212,10 +227,10 @@ def _neuron(w: _Writer, block: list[BlockNode], k: int, d: int) -> None:
     xs = [f"k{k}_x{c}" for c in range(b.channels)]
     args = [*xs, *(f"k{k}_s{j}r" for j in range(len(sf))), *(f"k{k}_c{j}" for j, c in enumerate(b.coeffs) if not _literal(c))]
     args += [f"k{k}_tr{sf.index(fld)}[t, b]" for fld in b.record]
-    w(d, f"nspk, n_in, n_act = step{k}({', '.join(args)}, k{k}_zb, k{k}_lst, k{k}_val)")
+    w(d, f"k{k}_ns, n_in, n_act = step{k}({', '.join(args)}, k{k}_zb, k{k}_lst, k{k}_val)")
     w(d, f"c{k}_in += n_in")
     w(d, f"c{k}_act += n_act")
-    w(d, "for q in range(nspk):")
+    w(d, f"for q in range(k{k}_ns):")
     w(d + 1, f"i = k{k}_lst[q]")
     w(d + 1, f"zi = k{k}_val[q]")
     _spike(w, block, k, d + 1)
@@ -336,21 +351,34 @@ def _spike(w: _Writer, block: list[BlockNode], k: int, d: int) -> None:
 
 def _projection(w: _Writer, block: list[BlockNode], k: int, d: int) -> None:
     b = block[k]
-    w(d, f"sort_prefix(k{k}_tl, k{k}_tc)")
-    w(d, f"for q in range(k{k}_tc):  # the row pointers of every spiking input")
-    w(d + 1, f"prefetch(k{k}_indptr, k{k}_tl[q])")
-    _take(w, k, d)
+    pre = _listed(block, k)
+    if pre >= 0:  # the spike list of neuron node pre
+        lst, count = f"k{pre}_lst", f"k{pre}_ns"
+        w(d, f"for q in range({count}):  # the row pointers of every spiking input")
+        w(d + 1, f"prefetch(k{k}_indptr, {lst}[q])")
+        w(d, f"for q in range({count}):")
+        w(d + 1, f"j = {lst}[q]")
+        w(d + 1, f"a = k{pre}_val[q]")
+        w(d + 1, f"c{k}_in += 1")
+    else:
+        lst, count = f"k{k}_tl", f"k{k}_tc"
+        w(d, f"sort_prefix(k{k}_tl, k{k}_tc)")
+        w(d, f"for q in range(k{k}_tc):  # the row pointers of every spiking input")
+        w(d + 1, f"prefetch(k{k}_indptr, k{k}_tl[q])")
+        _take(w, k, d)
     d1 = d + 1
-    _prefetch_next_row(w, k, d1)
+    _prefetch_next_row(w, k, lst, count, d1)
     w(d1, "if a != 1:")
     w(d1 + 1, f"c{k}_nb = 1")
+    w(d1, f"e = k{k}_indptr[j + 1]")
     if b.rule is not None:
-        w(d1, f"for s in range(k{k}_indptr[j], k{k}_indptr[j + 1]):")
+        w(d1, f"for s in range(k{k}_indptr[j], e):")
         w(d1 + 1, f"if k{k}_w[s] != 0:")
         w(d1 + 2, f"c{k}_eff += 1")
+    elif np.array_equal(b.fanout, np.diff(b.indptr)):  # no zero weight: the row length
+        w(d1, f"c{k}_eff += e - k{k}_indptr[j]")
     else:
         w(d1, f"c{k}_eff += k{k}_fan[j]")
-    w(d1, f"e = k{k}_indptr[j + 1]")
     w(d1, f"for s in range(k{k}_indptr[j], e):")
     w(d1 + 1, f"v = a * k{k}_w[s]")
     if b.direct:
@@ -381,12 +409,12 @@ def _projection(w: _Writer, block: list[BlockNode], k: int, d: int) -> None:
     _scan_ring(w, block, k, d)
 
 
-def _prefetch_next_row(w: _Writer, k: int, d: int) -> None:
+def _prefetch_next_row(w: _Writer, k: int, lst: str, count: str, d: int) -> None:
     """Prefetch the CSR row (indices and weights, one line per 16 entries) of the next
-    touched input while this one is delivered: rows of random presynaptic neurons miss the
+    input in ``lst`` while this one is delivered: rows of random presynaptic neurons miss the
     caches in large networks."""
-    w(d, f"if q + 1 < k{k}_tc:")
-    w(d + 1, f"jn = k{k}_tl[q + 1]")
+    w(d, f"if q + 1 < {count}:")
+    w(d + 1, f"jn = {lst}[q + 1]")
     w(d + 1, f"for s in range(k{k}_indptr[jn], k{k}_indptr[jn + 1], 16):")
     w(d + 2, f"prefetch(k{k}_indices, s)")
     w(d + 2, f"prefetch(k{k}_w, s)")
@@ -457,6 +485,7 @@ def generate(block: list[BlockNode], dtype: np.dtype) -> tuple[str, list[str], l
         if b.kind == "neuron":
             w(1, f"n{k} = k{k}_lst.shape[0]")
             w(1, f"far{k} = k{k}_inp.nbytes > {FAR_BYTES}")
+            w(1, f"k{k}_ns = 0")
         if b.kind in ("projection", "delay"):
             w(1, f"S{k} = k{k}_ring.shape[0]")
         if b.emit:
@@ -476,6 +505,7 @@ def generate(block: list[BlockNode], dtype: np.dtype) -> tuple[str, list[str], l
             w(sample, f"k{k}_xpre[:] = 0")
             w(sample, f"k{k}_xpost[:] = 0")
         if b.kind == "neuron":
+            w(sample, f"k{k}_ns = 0  # no spikes before the first step")
             for j in range(len(b.state)):
                 w(sample, f"k{k}_s{j}r = k{k}_s{j}[b]")
             for c in range(b.channels):
