@@ -210,8 +210,10 @@ def compile_seconds(graph_path: Path) -> dict[str, float]:
 @contextlib.contextmanager
 def node_timers(graph: Any, dtype: Any = np.float32) -> Iterator[dict[str, list[float]]]:
     """Wall time per node of the engine: ``<node>`` for its whole step and ``<node>/kernel`` for
-    the compiled kernel or population loop inside it (instruments the engine's prepared ops; a
-    benchmark-only probe, restored on exit)."""
+    the compiled kernel or population loop inside it; a fused convolution group (one compiled
+    loop for a convolution, its neuron population and pooling node) is timed as one entry named
+    by its members joined with ``+`` (instruments the engine's prepared ops; a benchmark-only
+    probe, restored on exit; the ops must have run once so that the fused loops are loaded)."""
     import importlib
 
     from neuro.engine import kernels, populations
@@ -232,6 +234,8 @@ def node_timers(graph: Any, dtype: Any = np.float32) -> Iterator[dict[str, list[
         return wrapper
 
     ops = engine_run._prepared(graph, graph.dt, dtype, "exact")
+    groups = engine_run._fused(graph, graph.dt, dtype, "exact")
+    saved_loops = {name: g._run for name, g in groups.items()}
     saved_kernels = {k: getattr(kernels, k) for k in ("dense_events", "conv_events", "pool_events", "sparse_events")}
     saved_runner = populations.POPULATION_RUNNERS["numba"]
     saved_steps = {name: op.step for name, op in ops.items()}
@@ -249,6 +253,10 @@ def node_timers(graph: Any, dtype: Any = np.float32) -> Iterator[dict[str, list[
                     current.pop()
 
             op.step = step  # type: ignore[method-assign]
+        for g in groups.values():
+            key = "+".join(g.names)
+            g._run = timed(g._run, lambda key=key: f"{key}/kernel")
+            g.step = timed(g.step, lambda key=key: key)  # type: ignore[method-assign]
         yield times
     finally:
         for k, fn in saved_kernels.items():
@@ -256,6 +264,9 @@ def node_timers(graph: Any, dtype: Any = np.float32) -> Iterator[dict[str, list[
         populations.POPULATION_RUNNERS["numba"] = saved_runner
         for name, op in ops.items():
             op.step = saved_steps[name]  # type: ignore[method-assign]
+        for name, loop in saved_loops.items():
+            vars(groups[name]).pop("step", None)  # the class's method again
+            groups[name]._run = loop
 
 
 def profile(graph: Any, frames: np.ndarray, batch: int, repeats: int) -> list[dict[str, Any]]:
@@ -274,9 +285,12 @@ def profile(graph: Any, frames: np.ndarray, batch: int, repeats: int) -> list[di
             totals.append(time.perf_counter() - start)
     scale = 1e3 / len(frames) / repeats  # summed over every call of every repeat -> ms per sample
     rows = []
-    for name in (n for n in graph.nodes if n in times):
-        step, kernel = sum(times[name]), sum(times.get(f"{name}/kernel", []))
-        rows.append({"node": name, "type": graph.nodes[name].node_type, "step_ms": step * scale,
+    keys = {k.split("+")[0]: k for k in times if "/" not in k}
+    for name in (n for n in graph.nodes if n in keys):
+        key = keys[name]
+        step, kernel = sum(times[key]), sum(times.get(f"{key}/kernel", []))
+        kind = " → ".join(graph.nodes[n].node_type for n in key.split("+")) + (" (fused)" if "+" in key else "")
+        rows.append({"node": key.replace("+", " + "), "type": kind, "step_ms": step * scale,
                      "kernel_ms": kernel * scale, "other_ms": (step - kernel) * scale})  # fmt: skip
     stepped = sum(r["step_ms"] for r in rows)
     total = sum(totals) * scale

@@ -218,6 +218,7 @@ class FusedConvOp:
         self.tidx = pool.tidx if pool is not None else np.zeros(0, np.int32)
         self.n_pool = pool.out_size if pool is not None else 0
         self._rest_cache: dict[int, list[np.ndarray]] = {}
+        self._one = np.ones(1, neuron.dtype)  # the value of binary events, as the loop takes it
         self._run: Any = None  # the compiled loop, looked up at the first step
 
     def _rest(self, batch: int) -> list[np.ndarray]:
@@ -233,16 +234,15 @@ class FusedConvOp:
         if self._run is None:
             self._run = _module(neuron.model, self.uniform).run
         state = self._rest(batch)
-        val, weighted = _values(ev, neuron.dtype)
+        val, weighted = (self._one, False) if ev.val is None else _values(ev, neuron.dtype)
         sptr, sidx, sval, sbin, pptr, pidx, pval, pbin, synops, active, n_in = self._run(
             ev.ptr, ev.idx, val, weighted, n_steps, batch, conv.wk, conv.wrow, conv.cin_g, conv.cyx, conv.geometry,
             conv.nnz_fanout, self.ho, self.wo, self.bias_cl, self.perm, self.chan, *state, *self.coeffs, self.tptr, self.tidx,
             self.n_pool, self.scale,
         )  # fmt: skip
         spikes = Events(sptr, sidx, None if sbin else sval, n_steps, batch, neuron.out_shape)
-        final = tuple(
-            s.reshape(batch, self.ho, self.wo, self.c_out).transpose(0, 3, 1, 2).reshape(batch, neuron.n) for s in state
-        )
+        # the final state seen channel-major: (B, C, Ho, Wo) views of the channels-last arrays
+        final = tuple(s.reshape(batch, self.ho, self.wo, self.c_out).transpose(0, 3, 1, 2) for s in state)
         steps = [
             Step(None, conv.counts(ev, n_steps, batch, int(synops))),  # type: ignore[arg-type]
             Step(spikes, neuron.finish_counts(spikes, int(n_in), int(active), n_steps, batch), final, {}),

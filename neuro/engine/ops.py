@@ -31,7 +31,7 @@ Signal = Events | np.ndarray
 @dataclass
 class Step:
     """What one op produced in a run: its output, its counts, and for neurons the final state
-    (``(B, N)`` arrays) and the recorded traces."""
+    (``(B, N)`` arrays, or ``(B, *shape)`` views) and the recorded traces."""
 
     out: Signal
     counts: NodeCounts

@@ -51,9 +51,12 @@ def test_throughput_sweep_and_profile_run_on_a_small_graph(bench, graph, rng, tm
     profile = bench.profile(graph, frames, batch=2, repeats=2)
     assert kernels.conv_events is original, "the probe must restore the engine's kernels"
     by_node = {r["node"]: r for r in profile}
-    assert set(by_node) == {n for n in graph.nodes if not n.startswith(("input", "output"))} | {"engine.run outside the nodes"}
-    assert by_node["conv2d_1"]["kernel_ms"] > 0
-    assert by_node["lif_2"]["kernel_ms"] > 0
+    fused = "conv2d_1 + lif_2 + sumpool2d_3"  # one compiled loop, one row
+    rest = {n for n in graph.nodes if not n.startswith(("input", "output", "conv2d_1", "lif_2", "sumpool2d_3"))}
+    assert set(by_node) == rest | {fused, "engine.run outside the nodes"}
+    assert by_node[fused]["type"] == "Conv2d → LIF → SumPool2d (fused)"
+    assert by_node[fused]["kernel_ms"] > 0
+    assert by_node["li_6"]["kernel_ms"] > 0
     for r in profile[:-1]:
         assert r["step_ms"] == pytest.approx(r["kernel_ms"] + r["other_ms"])
 
@@ -61,7 +64,7 @@ def test_throughput_sweep_and_profile_run_on_a_small_graph(bench, graph, rng, tm
                                    "compile_s": 1.99}, rows, {2: profile}, 6, 2)  # fmt: skip
     assert section.startswith(bench.SECTION)
     assert "| 4 | 1 |" in section
-    assert "| conv2d_1 | Conv2d |" in section
+    assert f"| {fused} | Conv2d → LIF → SumPool2d (fused) |" in section
 
 
 def test_thinning_keeps_a_fraction_and_never_invents_events(bench, rng):
