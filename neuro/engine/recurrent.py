@@ -99,6 +99,7 @@ class BlockNode:
     bias: np.ndarray | None = None
     slots: int = 1
     dense_fanout: int = 0
+    row_weight: np.ndarray | None = None  # numba backend: per-row weights (empty: not uniform)
     # plasticity (projections)
     rule: STDP | None = None
     post: int = -1

@@ -54,3 +54,11 @@ def test_numba_equals_numpy_across_update_blocks(rng):
     assert (per_block >= 3).any()
     assert per_block.max() > _recurrent_numba.BLOCK // 2
     assert a.counts["pop"].updates_active > a.counts["pop"].out_spikes > 0
+
+
+def test_row_weights_only_when_every_row_is_uniform():
+    indptr = np.array([0, 2, 2, 5, 6])  # row 1 empty
+    weights = np.array([0.5, 0.5, -1.0, -1.0, -1.0, 2.0], np.float32)
+    np.testing.assert_array_equal(_recurrent_numba._uniform_rows(indptr, weights), [0.5, 0.0, -1.0, 2.0])
+    weights[3] = -0.75  # a change inside row 2
+    assert len(_recurrent_numba._uniform_rows(indptr, weights)) == 0
