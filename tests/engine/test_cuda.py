@@ -260,23 +260,103 @@ def scatter_case() -> dict[str, Any]:
     return {"simulated": arrays.simulated(), "launches": launched}
 
 
+def events_case() -> dict[str, Any]:
+    """The event-driven delivery kernels alone (float64, two samples): a silent step leaves the
+    buffers as they were; an active input adds ``a * w`` over its CSR row (ring: into slot
+    ``(t + d) % slots``), in the order of a loop over active inputs and then synapses; the rows
+    of silent inputs are never read (their targets here lie far out of range, which the
+    simulator's bounds checks would reject, as a device's would corrupt memory)."""
+    from neuro.engine.cuda import _block_device as kd
+    from neuro.engine.cuda import arrays
+
+    rng = np.random.default_rng(8)
+    batch, n_in, n_out, slots, t = 2, 6, 5, 3, 7
+    indptr = np.arange(n_in + 1, dtype=np.int64) * 3
+    indices = np.concatenate([np.sort(rng.choice(n_out, 3, replace=False)) for _ in range(n_in)]).astype(np.int32)
+    weights = rng.normal(0, 1, len(indices)) * 10.0 ** rng.integers(-6, 6, len(indices))
+    delays = rng.integers(0, slots, len(indices)).astype(np.int64)
+    x = np.zeros((batch, n_in))
+    x[0, [1, 4]], x[1, [0, 1, 4]] = (1.0, 0.7), (1.0, -2.0, 1.0)
+    silent_rows = np.flatnonzero(~x.any(axis=0))
+    poisoned = indices.copy()
+    for j in silent_rows:
+        poisoned[indptr[j] : indptr[j + 1]] = 10**6
+    inp0, ring0 = rng.normal(0, 1, (batch, n_out)), rng.normal(0, 1, (batch, slots, n_out))
+    before = dict(arrays.launches)
+    # a silent step: nothing changes (not even the sign of a zero)
+    inp, ring = inp0.copy(), ring0.copy()
+    arrays.launch("block_scatter_direct", kd.scatter_direct, batch * n_in, np.zeros_like(x), indptr, poisoned, weights, inp)
+    zeros = np.zeros_like(x)
+    arrays.launch("block_scatter_ring", kd.scatter_ring, batch * n_in, zeros, indptr, poisoned, weights, delays, t, ring)
+    assert inp.tobytes() == inp0.tobytes()
+    assert ring.tobytes() == ring0.tobytes()
+    # active inputs: the loop over active inputs, then synapses in CSR order
+    want_inp, want_ring = inp0.copy(), ring0.copy()
+    for b in range(batch):
+        for j in np.flatnonzero(x[b]):
+            for e in range(indptr[j], indptr[j + 1]):
+                want_inp[b, indices[e]] += x[b, j] * weights[e]
+                want_ring[b, (t + delays[e]) % slots, indices[e]] += x[b, j] * weights[e]
+    inp, ring = inp0.copy(), ring0.copy()
+    arrays.launch("block_scatter_direct", kd.scatter_direct, batch * n_in, x, indptr, poisoned, weights, inp)
+    arrays.launch("block_scatter_ring", kd.scatter_ring, batch * n_in, x, indptr, poisoned, weights, delays, t, ring)
+    equal = np.testing.assert_array_equal if arrays.simulated() else _close
+    equal(inp, want_inp, err_msg="scatter_direct")
+    equal(ring, want_ring, err_msg="scatter_ring")
+    assert np.count_nonzero(inp != inp0) > 0
+    assert np.count_nonzero(ring != ring0) > 0
+    # the order matters for these sums: some element differs when the rows are added backwards
+    backwards = inp0.copy()
+    for b in range(batch):
+        for j in np.flatnonzero(x[b])[::-1]:
+            for e in range(indptr[j + 1] - 1, indptr[j] - 1, -1):
+                backwards[b, indices[e]] += x[b, j] * weights[e]
+    launched = {k: v - before.get(k, 0) for k, v in arrays.launches.items() if v > before.get(k, 0)}
+    return {"simulated": arrays.simulated(), "launches": launched, "order_matters": bool(np.any(backwards != want_inp))}
+
+
 def _ring(rng: np.random.Generator, n: int, p: float, n_out: int | None = None, delays: bool = True) -> ir.SparseLinear:
     indptr, indices, weights = _random_csr(rng, n_out or n, n, p)
     d = rng.integers(0, 3, len(indices)) * 1e-3 if delays else None
     return ir.SparseLinear(shape=(n_out or n, n), indptr=indptr, indices=indices, weights=weights, delays=d)
 
 
-def blocks_case(dtype: str) -> dict[str, Any]:
+def blocks_case(dtype: str, accumulate: str = "scatter") -> dict[str, Any]:
     """Recurrent blocks: a LIF population with delayed recurrent synapses fed by an Affine; a
     cycle through Delay, Scale and a Linear; a CubaEILIF population (two input channels) with
     excitatory and inhibitory recurrence; and run_block emitting only the population, so the
-    projections write straight into it (with an Affine bias).
+    projections write straight into it (with an Affine bias). ``accumulate``: the blocks'
+    synaptic delivery, ``"scatter"`` (event-driven, the default) or ``"gather"``.
+
+    The event-driven delivery adds with atomics, in the order the threads run. The simulator
+    runs the threads of a thread block one after another, in index order (thread blocks too),
+    as long as the interpreter does not switch threads in the middle of one; the subprocess
+    raises the switch interval to 1 s (:func:`in_simulator`), far above a thread's run, so the
+    additions into an element come in the CPU order (inputs ascending, then CSR order) and
+    float64 results must be bitwise those of the reference here as well.
 
     Against the numpy block reference, which tests/engine/test_recurrent.py holds bitwise equal
     to the numba block loop in float64 (the graphs feed their blocks directly, since numpy's
     feed-forward Linear is a BLAS product, not bitwise the numba kernel): the numba loops of
     these block structures took about 45 s to compile in every process here (they were not
     loaded from Numba's cache)."""
+    with _block_accumulation(accumulate):
+        return _blocks(dtype)
+
+
+def _block_accumulation(name: str) -> Any:
+    """A context in which the engine's block runs on cuda use ``accumulate`` (``run_block`` has
+    no argument for it: this sets the runner's default)."""
+    import functools
+    from unittest import mock
+
+    from neuro.engine.cuda import blocks, kernels
+
+    strategy = {"scatter": kernels.Scatter(), "gather": kernels.Gather()}[name]
+    return mock.patch.object(blocks, "run_cuda", functools.partial(blocks.run_cuda, accumulate=strategy))
+
+
+def _blocks(dtype: str) -> dict[str, Any]:
     rng = np.random.default_rng(5)
     n, n_in = 10, 6
     summaries = []
@@ -353,9 +433,15 @@ def _compare_block(graph: ir.Graph, nodes: list[str], external: dict[str, Any], 
     return {"simulated": arrays.simulated(), **summary}
 
 
-def stdp_case(dtype: str) -> dict[str, Any]:
+def stdp_case(dtype: str, accumulate: str = "scatter") -> dict[str, Any]:
     """STDP with hard bounds, soft bounds and normalisation (sparse), normalisation (dense), two
-    samples (the weights carry over): weights, spikes, counts against the block reference."""
+    samples (the weights carry over): weights, spikes, counts against the block reference;
+    ``accumulate`` as in :func:`blocks_case`."""
+    with _block_accumulation(accumulate):
+        return _stdp(dtype)
+
+
+def _stdp(dtype: str) -> dict[str, Any]:
     from neuro.engine.cuda import arrays
     from neuro.engine.plasticity import STDP
     from neuro.engine.recurrent import run_block
@@ -482,6 +568,9 @@ def _block_signatures(f: Any, neurons: bool) -> dict[Any, tuple[Any, ...]]:
         kd.push: (f2, f2),
         kd.project_direct: (f2, geo, geo, geo, f[::1], f[::1], nt.boolean, f2),
         kd.project_ring: (f2, geo, geo, geo, f[::1], geo, i64, f3),
+        kd.scatter_direct: (f2, geo, i32[::1], f[::1], f2),
+        kd.scatter_ring: (f2, geo, i32[::1], f[::1], geo, i64, f3),
+        kd.add_bias: (f[::1], f2),
         kd.ring_out: (f3, i64, f[::1], nt.boolean, f2, f3, nt.boolean),
         kd.count_inputs: (f2, geo, i2, i2, geo),
         kd.scale: (f2, f[::1], i2, f2, f3, nt.boolean, i64),
@@ -524,6 +613,7 @@ CASES: dict[str, Callable[..., dict[str, Any]]] = {
     "neurons": neurons_case,
     "scatter": scatter_case,
     "blocks": blocks_case,
+    "events": events_case,
     "stdp": stdp_case,
     "ptx": ptx_case,
 }
@@ -536,6 +626,8 @@ def in_simulator(case: str, *calls: dict[str, Any], simulator: bool = True) -> l
     calls = calls or ({},)
     code = (
         f"import json, sys; sys.path.insert(0, {str(HERE)!r}); import test_cuda; "
+        # the simulator's threads then run one by one (see blocks_case)
+        f"sys.setswitchinterval({1.0 if simulator else 0.005}); "
         f"print(json.dumps([test_cuda.CASES[{case!r}](**kw) for kw in json.loads({json.dumps(calls)!r})]))"
     )
     env = dict(os.environ, NUMBA_ENABLE_CUDASIM="1" if simulator else "0")
@@ -600,20 +692,51 @@ def test_an_unknown_accumulation_is_a_typed_error():
         kernels.dense(op, Events.from_dense(np.ones((2, 1, 3))), "gather")  # type: ignore[arg-type]
 
 
+BLOCK_KERNELS = ("block_LIF", "block_CubaLIF", "block_CubaEILIF", "block_ring_out", "block_scale", "block_delay",
+                 "block_external", "block_push", "block_count_inputs")  # fmt: skip
+
+
 def test_recurrent_blocks_match_the_block_reference():
-    """Delayed recurrence, Delay/Scale/Linear cycles, CubaEILIF, direct projections with bias."""
+    """Delayed recurrence, Delay/Scale/Linear cycles, CubaEILIF, direct projections with bias;
+    event-driven delivery (the default): float64 bitwise."""
     for s in in_simulator("blocks", *BOTH):
-        for kernel in ("block_LIF", "block_CubaLIF", "block_CubaEILIF", "block_project_ring", "block_project_direct",
-                       "block_ring_out", "block_scale", "block_delay", "block_external", "block_push"):  # fmt: skip
+        for kernel in (*BLOCK_KERNELS, "block_scatter_ring", "block_scatter_direct", "block_bias"):
             assert s["launches"].get(kernel, 0) > 0, kernel
+        assert not {"block_project_ring", "block_project_direct"} & set(s["launches"])
         assert min(s["spikes"]) > 10
+
+
+def test_recurrent_and_plastic_blocks_with_gather_delivery_match_the_block_reference():
+    (s,) = in_simulator("blocks", {"dtype": "float64", "accumulate": "gather"})
+    for kernel in (*BLOCK_KERNELS, "block_project_ring", "block_project_direct"):
+        assert s["launches"].get(kernel, 0) > 0, kernel
+    assert not {"block_scatter_ring", "block_scatter_direct", "block_bias"} & set(s["launches"])
+    assert min(s["spikes"]) > 10
+    (s,) = in_simulator("stdp", {"dtype": "float64", "accumulate": "gather"})
+    assert s["moved"] == 4
+    assert s["launches"]["block_project_ring"] > 0
+    assert "block_scatter_ring" not in s["launches"]
+
+
+def test_event_driven_delivery_reads_only_active_rows():
+    (s,) = in_simulator("events")
+    assert s["launches"] == {"block_scatter_direct": 2, "block_scatter_ring": 2}
+    assert s["order_matters"]
+
+
+def test_blocks_refuse_sort_reduce_accumulation():
+    from neuro.engine.cuda import blocks, kernels
+
+    with pytest.raises(SimulationInputError, match="accumulate"):
+        blocks.run_cuda([], 1, 1, np.dtype(np.float64), accumulate=kernels.SortReduce())
 
 
 def test_stdp_matches_the_block_reference():
     for s in in_simulator("stdp", *BOTH):
         assert s["moved"] == 4  # every rule changed the weights, sparse and dense
         assert s["spikes"] > 20
-        for kernel in ("block_stdp_decay", "block_stdp_depress", "block_stdp_potentiate", "block_stdp_normalize"):
+        plastic = ("block_stdp_decay", "block_stdp_depress", "block_stdp_potentiate", "block_stdp_normalize")
+        for kernel in (*plastic, "block_scatter_ring"):  # plastic projections deliver event-driven too
             assert s["launches"].get(kernel, 0) > 0, kernel
 
 
@@ -625,7 +748,7 @@ def test_every_kernel_compiles_for_a_device():
         pytest.skip(f"libNVVM not found (set CUDA_HOME; pip install nvidia-cuda-nvcc-cu12): {s['detail']}")
     # projections and densify, sort-reduce pairs and segment sums, per-step block kernels:
     # float32 and float64; one population kernel and one block neuron kernel per model: float32
-    assert len(s["compiled"]) == 2 * (9 + 5 + 12) + (len(MODELS) - 1) + len(MODELS)
+    assert len(s["compiled"]) == 2 * (9 + 5 + 15) + (len(MODELS) - 1) + len(MODELS)
 
 
 # ---- without a device ------------------------------------------------------------------------

@@ -1,10 +1,18 @@
 """The per-step Numba-CUDA kernels of recurrent blocks (:mod:`neuro.engine.cuda.blocks`).
 
 Every kernel works on all samples of the batch at once: buffers are ``(B, n)`` (ring buffers
-``(B, slots, n)``, emitted outputs ``(T, B, n)``), and thread ``b * n + o`` owns element ``o``
-of sample ``b``, so no two threads of a launch write one element and no atomics are needed.
-A thread sums its contributions in the order of the CPU block loop (active inputs ascending,
-then synapses in CSR order). ``numba.cuda`` is a module global here, as the simulator needs.
+``(B, slots, n)``, emitted outputs ``(T, B, n)``). Synaptic delivery comes in two forms (the
+block runner's ``accumulate`` argument picks one, see there):
+
+* event-driven (:func:`scatter_direct`, :func:`scatter_ring`): thread ``b * n_in + j`` owns
+  input ``j`` of sample ``b``, returns at once when it is zero, and otherwise walks its CSR row
+  and adds ``a * w`` into the targets with ``cuda.atomic.add``;
+* gather (:func:`project_direct`, :func:`project_ring`): thread ``b * n_out + o`` owns target
+  ``o`` and reads every incoming synapse of it, in the CPU block loop's order (active inputs
+  ascending, then synapses in CSR order), so no atomics.
+
+The other kernels give thread ``b * n + o`` element ``o`` of sample ``b`` (no two threads of a
+launch write one element). ``numba.cuda`` is a module global here, as the simulator needs.
 """
 
 from numba import cuda
@@ -72,6 +80,53 @@ def project_ring(x, col_ptr, col_syn, col_pre, weights, delays, t, ring):
         if a != 0:
             s = col_syn[e]
             ring[b, (t + delays[s]) % slots, o] += a * weights[s]
+
+
+@cuda.jit
+def scatter_direct(x, indptr, indices, weights, inp):
+    """Event-driven :func:`project_direct`: an active input adds ``a * w`` over its CSR row into
+    the neuron successor's input ``inp`` (atomic adds; the bias is :func:`add_bias`)."""
+    thread = cuda.grid(1)
+    batch, n_in = x.shape
+    if thread >= batch * n_in:
+        return
+    b = thread // n_in
+    j = thread - b * n_in
+    a = x[b, j]
+    if a == 0:
+        return
+    for s in range(indptr[j], indptr[j + 1]):
+        cuda.atomic.add(inp, (b, indices[s]), a * weights[s])
+
+
+@cuda.jit
+def scatter_ring(x, indptr, indices, weights, delays, t, ring):
+    """Event-driven :func:`project_ring`: synapse ``s`` of an active input adds into slot
+    ``(t + delays[s]) % slots`` (atomic adds)."""
+    thread = cuda.grid(1)
+    batch, n_in = x.shape
+    if thread >= batch * n_in:
+        return
+    b = thread // n_in
+    j = thread - b * n_in
+    a = x[b, j]
+    if a == 0:
+        return
+    slots = ring.shape[1]
+    for s in range(indptr[j], indptr[j + 1]):
+        cuda.atomic.add(ring, (b, (t + delays[s]) % slots, indices[s]), a * weights[s])
+
+
+@cuda.jit
+def add_bias(bias, inp):
+    """A direct projection's bias into its successor's input, after the synapses (CPU order)."""
+    thread = cuda.grid(1)
+    batch, n = inp.shape
+    if thread >= batch * n:
+        return
+    b = thread // n
+    o = thread - b * n
+    inp[b, o] += bias[o]
 
 
 @cuda.jit
