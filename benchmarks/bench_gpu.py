@@ -7,7 +7,9 @@ Parts (``--parts``, default all):
 * ``cuba``: the CUBA network (:mod:`neuro.models.cuba`) for 1 s of biological time at dt 0.1 ms,
   ``run_block`` on ``cuda`` and on ``numba`` (float32): setup, loop, seconds per biological
   second, synaptic events per second, rates (which must match), compile time separately; and the
-  HBM-bandwidth bound of that run (:data:`BOUND`) with the achieved fraction;
+  HBM-bandwidth bound of that run (:data:`BOUND`) with the achieved fraction. On ``cuda`` the
+  block delivers event-driven (:mod:`neuro.engine.cuda.blocks`' default: per step only the rows
+  of the neurons that spiked are read, with atomic adds), as the numba loop does;
 * ``accumulate``: the three accumulations of :mod:`neuro.engine.cuda.kernels` (gather, atomic
   scatter, sort-then-segment-reduce) for the CUBA network's sparse projection, fed Poisson
   spikes at the network's rate, and the numba kernel;
