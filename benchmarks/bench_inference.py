@@ -236,12 +236,14 @@ def node_timers(graph: Any, dtype: Any = np.float32) -> Iterator[dict[str, list[
     ops = engine_run._prepared(graph, graph.dt, dtype, "exact")
     groups = engine_run._fused(graph, graph.dt, dtype, "exact")
     saved_loops = {name: g._run for name, g in groups.items()}
-    saved_kernels = {k: getattr(kernels, k) for k in ("dense_events", "conv_events", "pool_events", "sparse_events")}
+    names = ("dense_events", "conv_events", "pool_events", "sparse_events", "dense_to_events", "events_to_dense")
+    saved_kernels = {k: getattr(kernels, k) for k in names}
     saved_runner = populations.POPULATION_RUNNERS["numba"]
     saved_steps = {name: op.step for name, op in ops.items()}
     try:
         for k, fn in saved_kernels.items():
-            setattr(kernels, k, timed(fn, lambda: f"{current[-1]}/kernel"))
+            # outside a node (the input frames to events, the Output node's dense values): "run/kernel"
+            setattr(kernels, k, timed(fn, lambda: f"{current[-1] if current else 'run'}/kernel"))
         populations.POPULATION_RUNNERS["numba"] = timed(saved_runner, lambda: f"{current[-1]}/kernel")
         for name, op in ops.items():
 
@@ -294,8 +296,9 @@ def profile(graph: Any, frames: np.ndarray, batch: int, repeats: int) -> list[di
                      "kernel_ms": kernel * scale, "other_ms": (step - kernel) * scale})  # fmt: skip
     stepped = sum(r["step_ms"] for r in rows)
     total = sum(totals) * scale
+    outside = sum(times.get("run/kernel", [])) * scale  # the input conversion, the Output node's values
     rows.append({"node": "engine.run outside the nodes", "type": "", "step_ms": total - stepped,
-                 "kernel_ms": 0.0, "other_ms": total - stepped})  # fmt: skip
+                 "kernel_ms": outside, "other_ms": total - stepped - outside})  # fmt: skip
     return rows
 
 
@@ -326,8 +329,8 @@ def remaining(rows: list[dict[str, Any]]) -> str:
     return (
         f"What is left at batch 1 (profile below): {compiled:.2f} ms per sample in compiled code, of which "
         + " and ".join(f"{r['kernel_ms']:.2f} ms in the fused loop of {r['node'].split(' + ')[0]}" for r in fused)
-        + f", and {python:.2f} ms of Python and numpy around the compiled calls (the input check and conversion, the "
-        "per-node bookkeeping, the counts, the result). Inside the fused loops the time goes to three parts of "
+        + f", and {python:.2f} ms of Python and numpy around the compiled calls (the input check, the per-node "
+        "bookkeeping, the counts, the result). Inside the fused loops the time goes to three parts of "
         "similar size: the kernel scatter of the input events, the update of every neuron at every step (the "
         "convolution's bias makes every input non-zero), and the per-spike work (the channel-major sort, the "
         "pooling windows). Two shortcuts do not apply to this network: skipping neurons that no input event has "
@@ -405,7 +408,9 @@ def format_section(
               + " everywhere).")]  # fmt: skip
     for batch, rows in profiles.items():
         lines += ["", f"Where the engine's time goes at batch {batch} (1 thread, ms per sample; kernel: the compiled "
-                  "event kernel or population loop; other: the node's Python and numpy work around it):", "",
+                  "event kernel, population loop or fused loop, and outside the nodes the compiled conversion of the "
+                  "input frames to events and of the readout's values to the Output array; other: the Python and "
+                  "numpy work around it):", "",
                   "| node | type | step | kernel | other |", "|---|---|---|---|---|"]  # fmt: skip
         for r in rows:
             lines.append(f"| {r['node']} | {r['type']} | {r['step_ms']:.3f} | {r['kernel_ms']:.3f} | {r['other_ms']:.3f} |")
