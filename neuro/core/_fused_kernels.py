@@ -17,8 +17,7 @@ and the reset of :func:`~neuro.core.neurons._common.reset_membrane`; ``mode`` 0 
 :func:`lif_pool_forward` and :func:`lif_pool_backward` fuse the LIF with the 2-D max pooling
 that follows it (``torch.nn.MaxPool2d``, dilation 1): the spikes of a step are pooled while
 they are in cache, so the spike sequence never exists in memory (the position of each maximum
-is kept as one byte per pooled output), and
-the backward recomputes the membrane from the saved input instead of reading a saved one. The
+is kept as one byte per pooled output, and the membrane before the reset for the backward). The
 pooling keeps torch's choice of the maximum (the first in window order, padding never wins),
 :func:`window_argmax`, so the gradient goes to the same neuron.
 """
@@ -198,10 +197,11 @@ def row_argmax(z, geometry, oh, best, arg, vm, vk):
 
 
 def lif_pool_forward(
-    x, v0, decay, bias, gain, theta, v_reset, keep, subtract, one_minus_keep, mode, geometry, pooled, argmax, v_out
+    x, v0, decay, bias, gain, theta, v_reset, keep, subtract, one_minus_keep, mode, geometry, pooled, argmax, u_seq, v_out
 ):  # fmt: skip
     """LIF then max pooling; writes the pooled spikes ``pooled`` ``(T, B, M_out)``, the position
-    of each maximum in its window ``argmax`` (same layout, for the backward) and ``v_out``.
+    of each maximum in its window ``argmax`` (same layout), the membrane before the reset
+    ``u_seq`` ``(T, B, M)`` (both for the backward) and ``v_out``.
 
     Each parallel job advances one batch row over the whole sequence, pooling each step's
     spikes (a slab of ``M`` values in cache) at once."""
@@ -216,7 +216,7 @@ def lif_pool_forward(
         vm = np.empty(2 * w_out * n_c, dtype=x.dtype)  # row_argmax's scratch
         vk = np.empty(2 * w_out * n_c, dtype=argmax.dtype)
         for t in range(n_steps):
-            lif_step(x[t, b], v, decay, bias, gain, theta, v_reset, keep, subtract, one_minus_keep, mode, z, z)
+            lif_step(x[t, b], v, decay, bias, gain, theta, v_reset, keep, subtract, one_minus_keep, mode, u_seq[t, b], z)
             out, out_arg = pooled[t, b], argmax[t, b]
             for oh in range(h_out):
                 if pool2 and oc == 1 and o_w == n_c:  # 2 x 2, stride 2, channels last: a whole output row
@@ -236,17 +236,16 @@ def lif_pool_forward(
 
 
 def lif_pool_backward(
-    x, v0, argmax, grad_pooled, grad_v, decay, bias, gain, theta, v_reset, keep, subtract, one_minus_keep, mode, surrogate,
-    geometry, grad_strides, grad_x, grad_v0,
+    u_seq, argmax, grad_pooled, grad_v, decay, gain, theta, keep, subtract, mode, surrogate, geometry, grad_strides, grad_x,
+    grad_v0,
 ):  # fmt: skip
-    """Backward of :func:`lif_pool_forward`; writes ``grad_x`` ``(T, B, M)`` and ``grad_v0``.
+    """Backward of :func:`lif_pool_forward` from its ``u_seq`` and ``argmax``; writes ``grad_x``
+    ``(T, B, M)`` and ``grad_v0``.
 
     ``grad_strides`` are the strides of ``grad_pooled`` (``argmax`` has those of the forward's
-    output, in ``geometry``). Per batch row, the membrane is recomputed from ``x`` into
-    ``grad_x`` (the same operations as the forward, so the same numbers), then the steps run
-    backwards: the pooled gradient goes to each window's maximum and ``grad_x`` is overwritten
-    with the input gradient."""
-    n_steps, batch, m = x.shape
+    output, in ``geometry``). Per batch row the steps run backwards: the pooled gradient goes to
+    each window's maximum, then through the step."""
+    n_steps, batch, m = u_seq.shape
     n_c, sc, sh, sw = geometry[0], geometry[3], geometry[4], geometry[5]
     h_out, w_out, oc, o_h, o_w = geometry[6], geometry[7], geometry[8], geometry[9], geometry[10]
     kh, kw, step_h, step_w, pad_h, pad_w = geometry[11], geometry[12], geometry[13], geometry[14], geometry[15], geometry[16]
@@ -256,13 +255,10 @@ def lif_pool_backward(
         offset = np.empty(kh * kw, dtype=np.int64)  # window position -> offset from the window's corner
         for k in range(kh * kw):
             offset[k] = (k // kw) * sh + (k % kw) * sw
-        v = v0[b].copy()
-        z = np.empty(m, dtype=x.dtype)
-        for t in range(n_steps):
-            lif_step(x[t, b], v, decay, bias, gain, theta, v_reset, keep, subtract, one_minus_keep, mode, grad_x[t, b], z)
+        z = np.empty(m, dtype=u_seq.dtype)
         gv = grad_v[b].copy()
         for t in range(n_steps - 1, -1, -1):
-            ut, gp, arg = grad_x[t, b], grad_pooled[t, b], argmax[t, b]
+            ut, gp, arg = u_seq[t, b], grad_pooled[t, b], argmax[t, b]
             z[:] = 0.0  # the gradient of the spikes
             for oh in range(h_out):
                 for ow in range(w_out):
@@ -270,5 +266,5 @@ def lif_pool_backward(
                     o, g = oh * o_h + ow * o_w, oh * g_h + ow * g_w
                     for c in range(n_c):
                         z[corner + offset[arg[o + c * oc]] + c * sc] += gp[g + c * g_c]
-            lif_grad_step(ut, z, gv, decay, gain, theta, keep, subtract, mode, surrogate, ops, ut)
+            lif_grad_step(ut, z, gv, decay, gain, theta, keep, subtract, mode, surrogate, ops, grad_x[t, b])
         grad_v0[b] = gv

@@ -354,13 +354,14 @@ def fused_lif_pool_forward(
     coeffs: tuple[np.ndarray, ...],
     reset: tuple[float, float],
     geometry: tuple[int, ...],
-    out: tuple[np.ndarray, np.ndarray, np.ndarray],
+    out: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
     threads: int | None = None,
 ) -> None:
     """Compiled LIF step then 2-D max pooling over a sequence (see
     :func:`neuro.core._fused_kernels.lif_pool_forward`): as :func:`fused_lif_forward`, with the
-    pooling ``geometry`` (17 ints) and ``out = (pooled, argmax, v)``, ``pooled`` and the window
-    positions ``argmax`` (uint8) ``(T, B, M_out)``."""
+    pooling ``geometry`` (17 ints) and ``out = (pooled, argmax, u, v)``, ``pooled`` and the window
+    positions ``argmax`` (uint8) ``(T, B, M_out)``, the membrane before the reset ``u``
+    ``(T, B, M)``."""
     forward = _fused_lif_forward_kernel(pool=True, parallel=_set_threads(threads))
     keep, subtract = reset
     dt = x.dtype.type
@@ -368,12 +369,11 @@ def fused_lif_pool_forward(
 
 
 def fused_lif_pool_backward(
-    x: np.ndarray,
-    v0: np.ndarray,
+    u: np.ndarray,
     argmax: np.ndarray,
     grad_pooled: np.ndarray,
     grad_v: np.ndarray,
-    coeffs: tuple[np.ndarray, ...],
+    coeffs: tuple[np.ndarray, np.ndarray, np.ndarray],
     reset: tuple[float, float],
     surrogate: Any,
     geometry: tuple[int, ...],
@@ -381,16 +381,16 @@ def fused_lif_pool_backward(
     out: tuple[np.ndarray, np.ndarray],
     threads: int | None = None,
 ) -> None:
-    """Compiled backward of :func:`fused_lif_pool_forward` from the saved input ``x``, ``v0`` and
-    ``argmax`` (the membrane is recomputed): writes ``out = (grad_x, grad_v0)``;
-    ``grad_strides`` are the element strides of ``grad_pooled``'s ``C, H, W``."""
+    """Compiled backward of :func:`fused_lif_pool_forward` from its membrane ``u`` and ``argmax``:
+    writes ``out = (grad_x, grad_v0)``; ``coeffs = (decay, gain, v_threshold)``; ``grad_strides``
+    are the element strides of ``grad_pooled``'s ``C, H, W``."""
     backward = _fused_lif_backward_kernel(type(surrogate), pool=True, parallel=_set_threads(threads))
     _, fields = surrogate_derivative(surrogate)
     keep, subtract = reset
-    dt = x.dtype.type
+    dt = u.dtype.type
     backward(
-        x, v0, argmax, grad_pooled, grad_v, *coeffs, dt(keep), dt(subtract), dt(1.0 - keep), _reset_mode(reset), fields,
-        geometry, grad_strides, *out,
+        u, argmax, grad_pooled, grad_v, *coeffs, dt(keep), dt(subtract), _reset_mode(reset), fields, geometry, grad_strides,
+        *out,
     )  # fmt: skip
 
 
@@ -410,7 +410,8 @@ def conv2d_weight_grad(
     (kh, kw), (pad_h, pad_w) = kernel, padding
     if x.ndim != 4 or grad.ndim != 3 or out.ndim != 3 or x.dtype != grad.dtype or out.dtype != x.dtype:
         raise ValueError(
-            f"conv2d_weight_grad needs x (N, H, W, C), grad (N, H_out, W_out * C_out), out (C, kh, kw * C_out) of one dtype; got {x.shape} {x.dtype}, {grad.shape} {grad.dtype}, {out.shape} {out.dtype}"
+            "conv2d_weight_grad needs x (N, H, W, C), grad (N, H_out, W_out * C_out) and out (C, kh, kw * C_out) "
+            f"of one dtype; got {x.shape} {x.dtype}, {grad.shape} {grad.dtype}, {out.shape} {out.dtype}"
         )
     if out.shape[:2] != (x.shape[3], kh) or out.shape[2] % kw or grad.shape[0] != x.shape[0]:
         raise ValueError(

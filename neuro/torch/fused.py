@@ -411,11 +411,11 @@ def buffer(shape: tuple[int, ...], dtype: torch.dtype) -> torch.Tensor:
 
 class _FusedLIFPool(torch.autograd.Function):
     """LIF over the sequence, then max pooling of each step, in one node (compiled CPU loops:
-    :func:`neuro.core.jit.fused_lif_pool_forward`). Saves the input, not the membrane: the
-    backward recomputes it (same operations, same numbers) while it routes the pooled gradient
-    to each window's maximum: the spike sequence is never stored, and the position of each
-    window's maximum is kept as one byte per pooled output (torch's pooling keeps an int64
-    index per output)."""
+    :func:`neuro.core.jit.fused_lif_pool_forward`). Saves the membrane before the reset (not the
+    input, which is freed) and the position of each window's maximum as one byte per pooled
+    output (torch's pooling keeps an int64 index per output); the spike sequence is never
+    stored. The backward routes the pooled gradient to each window's maximum and through the
+    steps, into a buffer of its own (so it can run again with ``retain_graph``)."""
 
     @staticmethod
     def forward(ctx: Any, x_seq: torch.Tensor, v0: torch.Tensor, c: Any, surrogate: Surrogate, pool: Any) -> Any:
@@ -436,34 +436,35 @@ class _FusedLIFPool(torch.autograd.Function):
         coeffs = tuple(_coefficients(c, x_seq, perm))
         reset = (float(c.reset_keep), float(c.reset_subtract))
         v0_flat = _flat(v0, perm_v, 1)
-        out = (pooled.permute(perm).numpy().reshape(t, b, -1), argmax, v.numpy().reshape(b, -1))
+        u = buffer(x.shape, x_seq.dtype)
+        out = (pooled.permute(perm).numpy().reshape(t, b, -1), argmax, u.numpy(), v.numpy().reshape(b, -1))
         jit.fused_lif_pool_forward(x, v0_flat, coeffs, reset, geometry, out, torch.get_num_threads())
         # Saved tensors (not attributes), so that autograd frees them after the backward and
         # the buffers are free for the next step while this graph is still referenced.
-        ctx.save_for_backward(x_seq, argmax_t, torch.from_numpy(v0_flat))
-        ctx.compiled = (perm, coeffs, reset, geometry, surrogate, v0.shape)
+        ctx.save_for_backward(u, argmax_t)
+        ctx.compiled = (perm, coeffs, reset, geometry, surrogate, v0.shape, [x_seq.shape[i] for i in perm])
         return pooled, v.permute(_inverse(perm_v))
 
     @staticmethod
     def backward(ctx: Any, grad_pooled: torch.Tensor | None, grad_v: torch.Tensor | None) -> Any:
         from neuro.core import jit
 
-        x_seq, argmax_t, v0_t = ctx.saved_tensors  # raises if the input was modified in place since
-        perm, coeffs, reset, geometry, surrogate, v0_shape = ctx.compiled
-        x, _, _ = _slab(x_seq)
-        argmax, v0_flat = argmax_t.numpy().reshape(*x.shape[:2], -1), v0_t.numpy()
+        u_t, argmax_t = ctx.saved_tensors
+        perm, coeffs, reset, geometry, surrogate, v0_shape, shape = ctx.compiled
+        u = u_t.numpy()
+        argmax = argmax_t.numpy().reshape(*u.shape[:2], -1)
         perm_v = [p - 1 for p in perm[1:]]
-        gv = np.zeros_like(v0_flat) if grad_v is None else _flat(grad_v, perm_v, 1)
-        dtype = torch.from_numpy(x).dtype
+        gv = np.zeros_like(u[0]) if grad_v is None else _flat(grad_v, perm_v, 1)
         if grad_pooled is None:
-            grad_pooled = torch.zeros(*x.shape[:2], geometry[0], *geometry[6:8], dtype=dtype)
+            grad_pooled = torch.zeros(*u.shape[:2], geometry[0], *geometry[6:8], dtype=u_t.dtype)
         gp, _, g_strides = _slab(grad_pooled)
-        grad_x = buffer(x.shape, dtype)
-        grad_v0 = torch.empty(v0_flat.shape, dtype=grad_x.dtype)
+        grad_x = buffer(u.shape, u_t.dtype)
+        grad_v0 = torch.empty(u.shape[1:], dtype=u_t.dtype)
         out = (grad_x.numpy(), grad_v0.numpy())
+        decay, _, gain, theta, _ = coeffs
+        grad_coeffs = (decay, gain, theta)
         threads = torch.get_num_threads()
-        jit.fused_lif_pool_backward(x, v0_flat, argmax, gp, gv, coeffs, reset, surrogate, geometry, g_strides, out, threads)
-        shape = [x_seq.shape[i] for i in perm]
+        jit.fused_lif_pool_backward(u, argmax, gp, gv, grad_coeffs, reset, surrogate, geometry, g_strides, out, threads)
         grad_v0 = grad_v0.reshape(shape[1:]).permute(_inverse(perm_v))
         return grad_x.reshape(shape).permute(_inverse(perm)), _sum_to(grad_v0, v0_shape), None, None, None
 
