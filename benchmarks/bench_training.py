@@ -779,7 +779,7 @@ How each library is used:
   `Neurons` followed by a `MaxPool2d` runs as one compiled kernel over the whole sequence
   (`neuro.torch.fused.run_pooled`): each step's spikes are pooled while in cache, so the hidden
   spike sequences are never stored (the position of each window's maximum is kept as one byte),
-  and the backward recomputes the membrane from the saved input instead of storing it. Its
+  and the membrane before the reset is saved for the backward in place of the input. Its
   large tensors, and the output of the first convolution (computed in chunks, same values), go
   into buffers reused from step to step instead of fresh pages (see the allocator note below).
   The convolutions' gradients are computed separately; the weight gradient of the second
@@ -841,8 +841,8 @@ threshold (at most 32 MB) with fresh pages, so every large temporary costs page 
 run then spent about a third of its CPU time in the kernel). A whole-sequence tensor of the first
 layer is 20 × 64 × 12 × 30 × 30 × 4 B = 55 MB (the convolution's output is one in every framework
 that folds time into the batch); neuro now keeps two per step of training, the convolution's
-output and the input gradient of the fused LIF-and-pooling kernel, both in buffers reused once
-released, where the separate kernel and pooling allocated four more (membrane, spikes, the
+output (freed after the fused LIF-and-pooling kernel), that kernel's saved membrane and its
+input gradient, in buffers reused once released, where the separate kernel and pooling allocated four more (membrane, spikes, the
 pooling's input gradient, the input gradient) and 28 MB of pooling indices: minor page faults
 per training step of neuro went from about 50,000 to under 2,500. SpikingJelly allocates
 several. With
