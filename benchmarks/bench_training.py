@@ -842,8 +842,9 @@ run then spent about a third of its CPU time in the kernel). A whole-sequence te
 layer is 20 × 64 × 12 × 30 × 30 × 4 B = 55 MB (the convolution's output is one in every framework
 that folds time into the batch); neuro now keeps two per step of training, the convolution's
 output (freed after the fused LIF-and-pooling kernel), that kernel's saved membrane and its
-input gradient, in buffers reused once released, where the separate kernel and pooling allocated four more (membrane, spikes, the
-pooling's input gradient, the input gradient) and 28 MB of pooling indices: minor page faults
+input gradient, in buffers reused once released, where the separate kernel and pooling
+allocated four more (membrane, spikes, the pooling's input gradient, the input gradient) and
+28 MB of pooling indices: minor page faults
 per training step of neuro went from about 50,000 to under 2,500. SpikingJelly allocates
 several. With
 `MALLOC_MMAP_THRESHOLD_=4294967296 MALLOC_TRIM_THRESHOLD_=4294967296` (same command with

@@ -29,8 +29,8 @@ after one warning that says what is missing.
 :func:`run_pooled` fuses the LIF with the max pooling that follows it (what
 :class:`~neuro.torch.layers.Sequential` runs for ``Neurons`` then ``nn.MaxPool2d``): the spikes
 are pooled while in cache and never stored, the membrane before the reset is saved for the
-backward in place of the input (which is freed), and its large outputs reuse a released buffer of the same shape (:func:`buffer`) instead
-of fresh pages.
+backward in place of the input (which is freed), and its large outputs reuse a released buffer
+of the same shape (:func:`buffer`) instead of fresh pages.
 
 Forward (coefficients of :func:`~neuro.core.neurons.lif.lif_coefficients`):
 
