@@ -55,42 +55,56 @@ shared with other engineers' jobs, so compare neuro and Brian2 within a row. neu
 `cuba(n)` (32 M synapses at 400k)."""
 NOTES = """Where the time goes (`perf` on the generated loop, float32, this code):
 
-- N = 4k: the neuron update ≈ 52 % (vectorised, compute-bound: ≈ 30 vector instructions per
-  8 neurons), the scan of the blocks that spiked ≈ 11 %, counting and clearing the touched
-  inputs ≈ 17 %, CSR delivery ≈ 12 %, the rest (spike emission, the per-step call) ≈ 8 %.
-- N = 400k: memory. {large}
+- N = 4k: the vectorised neuron update ≈ 80 % (≈ 115 instructions per 32 neurons with
+  AVX-512, about 30 of them for the exact counts and the first/last spike of a block; bound by
+  the vector pipes, not by memory: the state is in L2), the runtime alias checks LLVM puts
+  before each block ≈ 3 %, CSR delivery ≈ 8 %, the rest (spike emission, row prefetch, the
+  per-step call) ≈ 9 %.
+- N = 40k: the update ≈ 75 % (its 1 MB of state and input no longer fits in L2), fetching the
+  rows of the spiking neurons ≈ 10 %, delivery ≈ 7 %.
+- N = 400k: {large}
 
 What changed in this round (`neuro/engine/_recurrent_numba.py`, each kept only where it measured
-faster; same-process A/B of CPU time, float32):
+faster; same-process A/B of CPU time, medians, float32, the 1-minute load in brackets):
 
-- The model's `update` is compiled with LLVM's `nnan` and `nsz` flags only, and uniform
-  coefficients equal to 0 or 1 (the reset strategy's `reset_keep`, `reset_subtract`) are
-  literals of the generated loop, so the generic reset arithmetic and the `0.0 * x` terms fold
-  away. No reassociation and no FMA contraction: every finite result is bitwise numpy's (the
-  float64 equality tests pass); a zero may differ in sign, and a state that becomes NaN or
-  infinite is outside the contract. 4k: 0.037-0.040 → 0.028-0.031 s.
-- The CSR row of the next spiking neuron is prefetched while the current one is delivered
-  (an `llvm.prefetch` intrinsic, `neuro.engine.kernels.prefetch`). 40k: 0.44 → 0.36-0.40 s.
-- The count-and-clear pass over the touched inputs prefetches both input channels of the
-  neuron 16 entries ahead, and delivery prefetches its targets 16 synapses ahead, both only when
-  the input buffer exceeds 1 MB (below that they cost more than they save). 400k: 5.7 → 4.2-4.7 s.
-- The update runs in blocks of 1024 neurons whose spikes stay in an L1 buffer that is scanned
-  right after a block that spiked: no spike array of the population's size is written and
-  re-read. 40k 0.325 → 0.300 s, 400k 4.69 → 4.45 s.
-- Delivery indexes the input with an unsigned target (no wrap-around test). 4k 0.031 → 0.029 s.
-- The row pointers of every spiking neuron are prefetched before the delivery starts. 400k
-  3.86 → 3.66 s, 40k 0.319 → 0.308 s.
-- Planning: the fan-out of each CSR row from the non-zero weights without per-synapse row ids
-  (`neuro/engine/recurrent.py`): 5.9 → 1.2 ms per `run_block` at 4k, 0.18 → 0.015 s at 400k.
+- The update loop counts the non-zero inputs and the active neurons and clears the input itself
+  (the inputs are in registers there), in int32 lanes per block of 1024 neurons: delivery no
+  longer keeps a list of touched inputs and the separate count-and-clear pass is gone. The same
+  loop finds the first and the last spiking neuron of the block (vectorised min and max), so a
+  block with one or two spikes (nearly all blocks in CUBA: 0.6 spikes per block and step) lists
+  them without the scalar scan. 4k 0.0388 → 0.0306 s, 40k 0.382 → 0.334 s, 400k 5.04 → 4.32 s
+  (load 1.7-3.0).
+- A projection whose only input is one neuron population walks that population's spike list
+  (index order, no duplicates) instead of a touched list, mark and input buffer written per
+  spike; the effective synaptic operations come from the CSR row length when no weight is zero
+  (no fan-out array read). 400k 4.44 → 3.67 s, 40k 0.318 → 0.298 s, 4k 0.0312 → 0.0287 s
+  (load 1.8-1.9).
+- A fixed projection whose rows each hold one weight (CUBA: every row is `w_exc` or `w_inh`;
+  Brian2's generated code likewise adds a constant `we` or `wi`) delivers a per-row weight: one
+  weight read per spike instead of per synapse, and the next row is prefetched without its
+  weights. One compiled pass over the weights per run detects it (≈ 45 ms at 400k, 0.2 ms at
+  4k, inside the timed call). 400k 3.73 → 3.44 s, 40k 0.304 → 0.270 s, 4k 0.0244 → 0.0234 s
+  (load 2.2).
 
-Before this round the same benchmark measured Brian2 / neuro float32 = 1.97 (4k), 1.63 (40k)
-and 1.53 (400k) (float32 loops 0.039 s, 0.529 s, 6.754 s).
+Before this round the same benchmark measured Brian2 / neuro float32 = 2.90 (4k), 3.09 (40k)
+and 3.19 (400k) at load 1.3-10.6 (float32 loops 0.031 s, 0.337 s, 4.936 s), 2.69x and 2.91x
+at 4k and 40k in a second run.
 
-Tried and not kept: blocks of 64-256 neurons (the per-block loop overhead cost more than the
-spike array saved: 4k 0.028 → 0.032-0.039 s); counting and clearing the input densely instead
-of through the touched list (4k 0.0278 → 0.0288 s); the touched pass as its own small function
-(no change); prefetching rows two spikes ahead or the row pointers of all spikes first (no
-better than one ahead).
+Tried in this round and not kept (same-process A/B): update blocks of 512, 2048 or 4096
+neurons (4k 0.0241 → 0.0253 / 0.0249 / 0.0250 s; 40k within the noise); writing the cleared
+inputs and the state only where they changed (masked stores; 40k 0.270 → 0.271 s for the
+inputs, 0.290 s with the state, 0.285 s with the refractory counter; 400k 3.65 → 3.66 and
+4.03 s); prefetching the per-row weight with the row pointers (40k 0.2417
+→ 0.2448 s); target prefetch 8 or 32 synapses ahead instead of 16 (400k 2.96 → 3.03 / 2.92 s,
+within the noise); packing the two counts into one int32 lane, masked-add and select-guarded
+forms of the counts and of the first/last spike, skipping the row prefetch for a CSR under
+1 MB (4k all within 1.5 %); uniform coefficients as literals of the generated code instead of
+arguments (4k 0.0220 → 0.0228 s); counting the non-zero inputs at delivery (scalar, per event)
+instead of in the update loop (4k 0.0274 → 0.0324 s); the last spike as a "find last" select
+(LLVM does not vectorise it: 10x slower). The update loop is now bound by the vector pipes
+(Zen 4 runs a 512-bit operation as two 256-bit halves): of its ≈ 38 cycles per 32 neurons about
+25 are the model's arithmetic, loads and stores, the rest the exact counts and the spike
+search.
 
 Lazy update of idle neurons: 95 % of the neuron-steps are idle in this network (no input, no
 spike: active fraction 4.6 % at 4k and 4.4 % at 40k, from `Result.counts`), but CUBA's leak
@@ -190,12 +204,10 @@ def section(rows: list[str], ratios: dict[int, float], sizes: list[int], large: 
     return "\n".join(lines) + "\n"
 
 
-LARGE = """The update reads 6 arrays and writes 4 (40 B per neuron and step, 16 MB
-  per step) ≈ 40 %, the scan of the blocks that spiked ≈ 6 %; the count-and-clear pass over the
-  touched inputs (random accesses, prefetched) ≈ 15 %; fetching the CSR rows of the spiking
-  neurons (row pointers and rows of random presynaptic neurons) ≈ 16 %; delivery of 1.8×10⁸
-  events into the 3.2 MB input buffer ≈ 15 %; spike emission and the rest ≈ 5 % (measured before
-  the row pointers were prefetched, the last change below)."""
+LARGE = """memory. The update streams 9.6 MB of state and input per step (read and
+  written back) ≈ 68 % (+ 2.5 % alias checks); fetching the CSR rows of the ≈ 230 neurons that
+  spike per step (row pointers and rows of random presynaptic neurons) ≈ 12 %; delivery of
+  1.8×10⁸ events into the 3.2 MB input buffer ≈ 13 %."""
 
 
 def main() -> None:
