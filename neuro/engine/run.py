@@ -4,8 +4,11 @@ The graph is cut into units: a single node, or a block of nodes that must advanc
 together (a cycle through neurons, as in a recurrent population, or a plastic projection with
 its postsynaptic population). Units run in a topological order of that condensed graph. A
 single node runs over the whole sequence in one call (:mod:`neuro.engine.ops`); a block runs
-its whole time loop in one compiled call (:mod:`neuro.engine.recurrent`). Within a step, the
-engine follows :meth:`neuro.ir.Graph.step_order`, exactly like the torch modules.
+its whole time loop in one compiled call (:mod:`neuro.engine.recurrent`). On the ``numba``
+backend, a convolution that alone feeds a neuron population runs together with it (and with a
+pooling node that the population alone feeds) as one compiled loop (:mod:`neuro.engine.fused`),
+unless one of them is monitored. Within a step, the engine follows
+:meth:`neuro.ir.Graph.step_order`, exactly like the torch modules.
 """
 
 from __future__ import annotations
