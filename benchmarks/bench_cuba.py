@@ -6,8 +6,9 @@ float32 and float64) against Brian2 cpp_standalone, measured in the same run.
 Timers (docs/benchmarks.md, "CUBA vs Brian2"): neuro: perf_counter around run_block (planning
 included) after a 1-step warm-up that compiles (or loads from the cache); Brian2:
 ``_last_run_time`` of the standalone binary (the C++ timer around ``network.run()``), build time
-reported separately. ``--write`` replaces the section in docs/benchmarks.md with this run's
-table, the verdict on the goal (at least 3x Brian2 at every size) and the profile notes below.
+reported separately; the runs of neuro and Brian2 are interleaved. ``--write`` replaces the
+section in docs/benchmarks.md with this run's table, the verdict on the goal (at least 3x
+Brian2 at every size) and the profile notes below.
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("NUMBA_NUM_THREADS", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -49,10 +52,12 @@ TIMERS = """Timers: neuro, `perf_counter` around `run_block` (planning the block
 the whole run) after a one-step warm-up that compiles or loads the cached code; Brian2,
 `_last_run_time` of the `cpp_standalone` binary (the C++ timer around `network.run()`, synapse
 creation excluded), build (code generation + `make`) reported separately. Median (minimum) of
-5 repeats, 2 at N = 400k, neuro and Brian2 of one row measured one after the other. "load" is
+5 repeats, 2 at N = 400k. The three runs of a row are interleaved: each round runs neuro
+float32, neuro float64 and Brian2 once (in reverse order every other round; Brian2's first run
+follows its build), so that a change of load during the row reaches all three alike. "load" is
 the 1-minute load average when the row started, "load after" when it ended: the 2 cores are
 shared with other engineers' jobs, so compare neuro and Brian2 within a row. neuro build:
-`cuba(n)` (32 M synapses at 400k)."""
+`cuba(n)` (32 M synapses at 400k), one network for all three."""
 NOTES = """Where the time goes (`perf` on the generated loop, float32, this code):
 
 - N = 4k: the vectorised neuron update ≈ 80 % (≈ 115 instructions per 32 neurons with
@@ -115,39 +120,31 @@ multiplications, so the result would no longer be bitwise the numpy reference's 
 times could move by a step at ties). Not implemented for this model."""
 
 
-def bench_neuro(n: int, dtype: type, repeats: int) -> dict[str, float]:
-    t0 = time.perf_counter()
-    graph, init = cuba(n, seed=0)
-    build = time.perf_counter() - t0
+def neuro_runs(graph: Any, init: Any, dtype: type) -> Iterator[tuple[float, int]]:
+    """The compile time (a one-step run that compiles or loads the cached code), then one
+    ``(loop seconds, spikes)`` per step of the iterator."""
     t0 = time.perf_counter()
     run_cuba(graph, init, duration=1e-4, dtype=dtype)
-    compile_s = time.perf_counter() - t0
-    loops, spikes = [], 0
-    for _ in range(repeats):
+    yield time.perf_counter() - t0, 0
+    while True:
         t0 = time.perf_counter()
         res = run_cuba(graph, init, duration=1.0, dtype=dtype)
-        loops.append(time.perf_counter() - t0)
-        spikes = res.counts["pop"].out_spikes
-    return {"loop": statistics.median(loops), "min": min(loops), "compile": compile_s, "build": build, "rate": spikes / n}
+        yield time.perf_counter() - t0, res.counts["pop"].out_spikes
 
 
-def bench_brian2(n: int, repeats: int) -> dict[str, float]:
-    """Brian2 cpp_standalone in a temporary project directory (removed afterwards): built once,
-    run ``repeats`` times (warm ``make``)."""
-    with tempfile.TemporaryDirectory(prefix=f"neuro_cuba{n}_") as directory:
-        return _bench_brian2(n, repeats, directory)
-
-
-def _bench_brian2(n: int, repeats: int, directory: str) -> dict[str, float]:
+def brian2_runs(graph: Any, init: Any, directory: str) -> Iterator[tuple[float, float, int]]:
+    """Brian2 cpp_standalone in the project directory ``directory``: one ``(loop seconds
+    (Brian2's own timer), build seconds, spikes)`` per step; the first step builds the project
+    (code generation and ``make``), later ones rebuild it warm and run the binary again."""
     import brian2 as b2
 
-    graph, init = cuba(n, seed=0)
+    n = graph.shapes["pop"][0]
     rec = graph.nodes["rec"]
     pre = np.repeat(np.arange(n), np.diff(rec.indptr))
     post = np.asarray(rec.indices) % n
     inh = np.asarray(rec.indices) >= n
-    loops, builds, rate = [], [], 0.0
-    for r in range(repeats):
+    first = True
+    while True:
         b2.device.reinit()
         b2.device.activate()
         b2.set_device("cpp_standalone", directory=directory, build_on_run=False)
@@ -167,11 +164,39 @@ def _bench_brian2(n: int, repeats: int, directory: str) -> dict[str, float]:
         mon = b2.SpikeMonitor(group, record=False)
         b2.run(1 * b2.second)
         t0 = time.perf_counter()
-        b2.device.build(directory=directory, run=True, compile=True, clean=(r == 0))  # default: ./output
-        builds.append(time.perf_counter() - t0)
-        loops.append(float(b2.device._last_run_time))
-        rate = mon.num_spikes / n
-    return {"loop": statistics.median(loops), "min": min(loops), "build": builds[0], "rate": rate}
+        b2.device.build(directory=directory, run=True, compile=True, clean=first)  # default: ./output
+        build = time.perf_counter() - t0
+        first = False
+        yield float(b2.device._last_run_time), build, int(mon.num_spikes)
+
+
+def bench_size(n: int, repeats: int) -> tuple[dict[str, float], ...]:
+    """neuro float32, float64 and Brian2 on one network, interleaved: round ``r`` runs each of
+    the three once (in reverse order every other round), so that all three see the same load.
+    Brian2's project lives in a temporary directory, removed afterwards."""
+    t0 = time.perf_counter()
+    graph, init = cuba(n, seed=0)
+    build = time.perf_counter() - t0
+    runs = {"f32": neuro_runs(graph, init, np.float32), "f64": neuro_runs(graph, init, np.float64)}
+    compile_s = {k: next(it)[0] for k, it in runs.items()}
+    loops: dict[str, list[float]] = {"f32": [], "f64": [], "b2": []}
+    spikes: dict[str, int] = {}
+    b2_build = 0.0
+    with tempfile.TemporaryDirectory(prefix=f"neuro_cuba{n}_") as directory:
+        runs["b2"] = brian2_runs(graph, init, directory)
+        for r in range(repeats):
+            for key in ("f32", "f64", "b2") if r % 2 == 0 else ("b2", "f64", "f32"):
+                loop, *rest = next(runs[key])
+                loops[key].append(loop)
+                spikes[key] = rest[-1]
+                if key == "b2" and r == 0:
+                    b2_build = rest[0]
+    out = []
+    for key in ("f32", "f64", "b2"):
+        out.append({"loop": statistics.median(loops[key]), "min": min(loops[key]), "rate": spikes[key] / n})
+    out[0].update(build=build, compile=compile_s["f32"])
+    out[2].update(build=b2_build)
+    return tuple(out)
 
 
 def machine() -> str:
@@ -223,9 +248,7 @@ def main() -> None:
     for n in args.sizes:
         reps = args.repeats if n < 400_000 else args.repeats_large
         load = os.getloadavg()[0]
-        f32 = bench_neuro(n, np.float32, reps)
-        f64 = bench_neuro(n, np.float64, reps)
-        b2r = bench_brian2(n, reps)
+        f32, f64, b2r = bench_size(n, reps)
         ratios[n] = b2r["loop"] / f32["loop"]
         row = (
             f"| {n:,} | {load:.2f} | **{f32['loop']:.3f}** ({f32['min']:.3f}) | {f64['loop']:.3f} ({f64['min']:.3f}) "
