@@ -395,10 +395,32 @@ def fused_lif_pool_backward(
 
 
 @functools.cache
-def _conv2d_weight_grad_kernel() -> Any:
+def _event_conv_kernel(name: str) -> Any:
     from neuro.core import _event_conv as k
 
-    return _loop(k.conv2d_weight_grad, False, {}, cache=True)
+    inline = _numba().njit(inline="always", error_model="numpy")
+    return _loop(getattr(k, name), False, {"row_span": inline(_rebuild(k.row_span))}, cache=True)
+
+
+def _check_event_conv(x: np.ndarray, rows: np.ndarray, weight: np.ndarray, kernel: tuple[int, int]) -> None:
+    if x.ndim != 4 or rows.ndim != 3 or weight.ndim != 3 or x.dtype != rows.dtype or weight.dtype != x.dtype:
+        raise ValueError(
+            "an event convolution needs x (N, H, W, C), output rows (N, H_out, W_out * C_out) and a weight "
+            f"(C, kh, kw * C_out) of one dtype; got {x.shape} {x.dtype}, {rows.shape} {rows.dtype}, "
+            f"{weight.shape} {weight.dtype}"
+        )
+    if weight.shape[:2] != (x.shape[3], kernel[0]) or weight.shape[2] % kernel[1] or rows.shape[0] != x.shape[0]:
+        raise ValueError(f"event convolution shapes do not match: x {x.shape}, rows {rows.shape}, weight {weight.shape}")
+
+
+def conv2d_events(
+    x: np.ndarray, weight: np.ndarray, out: np.ndarray, kernel: tuple[int, int], padding: tuple[int, int]
+) -> None:
+    """Compiled stride-1 2-D convolution from the non-zero inputs (see
+    :mod:`neuro.core._event_conv`), added into ``out`` ``(N, H_out, W_out * C_out)``; ``x``
+    ``(N, H, W, C)``, ``weight`` ``(C, kh, kw * C_out)`` with the kernel columns reversed."""
+    _check_event_conv(x, out, weight, kernel)
+    _event_conv_kernel("conv2d_forward")(x, weight, out, *kernel, *padding)
 
 
 def conv2d_weight_grad(
@@ -407,14 +429,5 @@ def conv2d_weight_grad(
     """Compiled weight gradient of a stride-1 2-D convolution from its non-zero inputs (see
     :mod:`neuro.core._event_conv`): ``x`` ``(N, H, W, C)`` and ``grad`` ``(N, H_out, W_out * C_out)``
     channels-last, written into ``out`` ``(C, kh, kw * C_out)`` with the kernel columns reversed."""
-    (kh, kw), (pad_h, pad_w) = kernel, padding
-    if x.ndim != 4 or grad.ndim != 3 or out.ndim != 3 or x.dtype != grad.dtype or out.dtype != x.dtype:
-        raise ValueError(
-            "conv2d_weight_grad needs x (N, H, W, C), grad (N, H_out, W_out * C_out) and out (C, kh, kw * C_out) "
-            f"of one dtype; got {x.shape} {x.dtype}, {grad.shape} {grad.dtype}, {out.shape} {out.dtype}"
-        )
-    if out.shape[:2] != (x.shape[3], kh) or out.shape[2] % kw or grad.shape[0] != x.shape[0]:
-        raise ValueError(
-            f"conv2d_weight_grad: shapes do not match: x {x.shape}, grad {grad.shape}, out {out.shape}, kernel {kernel}"
-        )
-    _conv2d_weight_grad_kernel()(x, grad, out, kh, kw, pad_h, pad_w)
+    _check_event_conv(x, grad, out, kernel)
+    _event_conv_kernel("conv2d_weight_grad")(x, grad, out, *kernel, *padding)

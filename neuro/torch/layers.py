@@ -62,28 +62,29 @@ def over_time(layer: nn.Module, x_seq: torch.Tensor) -> torch.Tensor:
     return y.reshape(t, b, *y.shape[1:])
 
 
-CONV_CALLS = {"chunked": 0, "event_weight_grad": 0}
-"""How often :class:`_Conv2d` computed its output in chunks and its weight gradient from the
-non-zero inputs (sentinels for tests that these paths were taken)."""
+CONV_CALLS = {"chunked": 0, "event_forward": 0, "event_weight_grad": 0}
+"""How often :class:`_Conv2d` computed its output in chunks, its output from the non-zero inputs
+and its weight gradient from the non-zero inputs (sentinels for tests that these paths were
+taken)."""
 
 
 class _Conv2d(torch.autograd.Function):
     """A 2-D convolution of a folded batch (``T * B`` images) on the CPU, with the values and
     gradients of ``layer(x)`` computed in a cheaper way:
 
-    - A large output is computed in chunks copied into a buffer from
+    - When at most :data:`DENSITY` of the inputs are non-zero (spikes, event counts) and the
+      convolution has stride 1, dilation 1, one group and long enough kernel rows
+      (:meth:`events_apply`), the output and the weight gradient are computed from the non-zero
+      inputs only (:func:`neuro.core.jit.conv2d_events`, :func:`~neuro.core.jit.conv2d_weight_grad`):
+      the same sums as torch's in another order, equal to rounding (the tests require float64
+      agreement to 1e-12, relative).
+    - Otherwise a large output is computed in chunks copied into a buffer from
       :func:`neuro.torch.fused.buffer`: glibc maps every allocation above 32 MB afresh, so the
       output of the first convolution of a spiking CNN over all steps would cost a page fault
       per 4 KiB on every call. Each image's output is the same convolution as in one call.
     - The backward computes the three gradients separately: the input's with torch's convolution
       backward alone, the bias's as a sum of the output gradient (oneDNN computes the bias
-      gradient at about the cost of the input gradient), and the weight's, when at most
-      :data:`DENSITY` of the inputs are non-zero (spikes, event counts) and the convolution has
-      stride 1, dilation 1, one group and long enough kernel rows (:meth:`events_apply`), from
-      the non-zero inputs only (:func:`neuro.core.jit.conv2d_weight_grad`), otherwise with
-      torch. The weight and bias
-      gradients are the same sums as torch's in another order: equal to rounding (the tests
-      require float64 agreement to 1e-12, relative)."""
+      gradient at about the cost of the input gradient), the weight's as above or with torch."""
 
     LARGE = 32 << 20  # glibc's largest mmap threshold
     CHUNK = 8 << 20
@@ -105,18 +106,20 @@ class _Conv2d(torch.autograd.Function):
     @staticmethod
     def forward(ctx: Any, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, layer: nn.Conv2d) -> torch.Tensor:
         conv = (layer.stride, layer.padding, layer.dilation, layer.groups)
-        first = F.conv2d(x[:1], weight, bias, *conv)
-        n, (c, h, w) = x.shape[0], first.shape[1:]
-        if n * first.numel() * first.element_size() >= _Conv2d.LARGE:
-            CONV_CALLS["chunked"] += 1
-            out = fused.buffer((n, h, w, c), first.dtype).permute(0, 3, 1, 2)
-            step = max(1, _Conv2d.CHUNK // max(1, first.numel() * first.element_size()))
-            for i in range(0, n, step):
-                out[i : i + step].copy_(F.conv2d(x[i : i + step], weight, bias, *conv))
-        else:
-            out = F.conv2d(x, weight, bias, *conv)
         ctx.save_for_backward(x, weight)
         ctx.conv = (bias is not None, *conv)
+        ctx.events = _Conv2d.events_apply(x, weight, layer.stride, layer.dilation, layer.groups)
+        if ctx.events:
+            return _event_forward(x, weight, bias, layer.padding)
+        first = F.conv2d(x[:1], weight, bias, *conv)
+        n, (c, h, w) = x.shape[0], first.shape[1:]
+        if n * first.numel() * first.element_size() < _Conv2d.LARGE:
+            return F.conv2d(x, weight, bias, *conv)
+        CONV_CALLS["chunked"] += 1
+        out = fused.buffer((n, h, w, c), first.dtype).permute(0, 3, 1, 2)
+        step = max(1, _Conv2d.CHUNK // max(1, first.numel() * first.element_size()))
+        for i in range(0, n, step):
+            out[i : i + step].copy_(F.conv2d(x[i : i + step], weight, bias, *conv))
         return out
 
     @staticmethod
@@ -127,7 +130,7 @@ class _Conv2d(torch.autograd.Function):
         need_x, need_w, need_b = ctx.needs_input_grad[0], ctx.needs_input_grad[1], has_bias and ctx.needs_input_grad[2]
         gx = gw = gb = None
         if need_x or need_w:
-            events = need_w and _Conv2d.events_apply(x, weight, stride, dilation, groups)
+            events = need_w and ctx.events
             mask = [need_x, need_w and not events, False]
             if any(mask):
                 gx, gw, _ = torch.ops.aten.convolution_backward(
@@ -153,6 +156,31 @@ class _Conv2d(torch.autograd.Function):
             return False
         sample = x.detach().permute(0, 2, 3, 1).reshape(-1)[:: _Conv2d.SAMPLE]
         return int(torch.count_nonzero(sample)) <= _Conv2d.DENSITY * sample.numel()
+
+
+def _reversed_rows(weight: torch.Tensor) -> torch.Tensor:
+    """``(C, kh, kw * C_out)`` with the kernel columns reversed, the layout of the event kernels."""
+    n_o, n_c, kh, kw = weight.shape
+    return weight.detach().flip(3).permute(1, 2, 3, 0).reshape(n_c, kh, kw * n_o)
+
+
+def _event_forward(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, padding: Any) -> torch.Tensor:
+    """The convolution from the non-zero inputs, channels-last (output in a reused buffer)."""
+    from neuro.core import jit
+
+    CONV_CALLS["event_forward"] += 1
+    n_o, _, kh, kw = weight.shape
+    (ph, pw), (n, _, h, w) = tuple(padding), x.shape
+    h_out, w_out = h + 2 * ph - kh + 1, w + 2 * pw - kw + 1
+    out = fused.buffer((n, h_out, w_out, n_o), x.dtype)
+    if bias is None:
+        out.zero_()
+    else:
+        out.copy_(bias.detach().expand(out.shape))
+    x_cl = x.detach().permute(0, 2, 3, 1).contiguous()  # no copy when x is channels-last
+    rows = out.numpy().reshape(n, h_out, w_out * n_o)
+    jit.conv2d_events(x_cl.numpy(), _reversed_rows(weight).contiguous().numpy(), rows, (kh, kw), (ph, pw))
+    return out.permute(0, 3, 1, 2)
 
 
 def _event_weight_grad(x: torch.Tensor, grad: torch.Tensor, weight: torch.Tensor, padding: Any) -> torch.Tensor:

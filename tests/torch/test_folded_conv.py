@@ -1,6 +1,7 @@
 """The CPU convolution over all steps (layers._Conv2d) gives the values and gradients of the plain
-convolution: outputs computed in chunks into a reused buffer exactly, the gradients computed
-separately (the weight gradient of a sparse input from its non-zero entries) to rounding."""
+convolution: outputs computed in chunks into a reused buffer exactly, the output and weight
+gradient of a sparse input from its non-zero entries and the other gradients computed
+separately, to rounding."""
 
 from __future__ import annotations
 
@@ -51,13 +52,15 @@ def test_weight_gradient_of_a_sparse_input_from_its_events(values, padding, inpu
     mask = torch.rand(5, 4, 3, 9, 11) < 0.06
     x = mask.double() * (1.0 if values == "spikes" else torch.randint(1, 4, mask.shape).double())
     x.requires_grad_(input_grad)
-    before = layers.CONV_CALLS["event_weight_grad"]
+    before = dict(layers.CONV_CALLS)
     y = over_time(conv, x)
     g = torch.randn_like(y)
     got = gradients(conv, x, y, g)
-    assert layers.CONV_CALLS["event_weight_grad"] == before + 1
+    assert layers.CONV_CALLS["event_forward"] == before["event_forward"] + 1
+    assert layers.CONV_CALLS["event_weight_grad"] == before["event_weight_grad"] + 1
     y_ref = plain(conv, x)
-    assert torch.equal(y, y_ref)
+    torch.testing.assert_close(y, y_ref, rtol=1e-12, atol=1e-12)
+    assert y.permute(0, 1, 3, 4, 2).is_contiguous()  # channels-last, as the next layers want
     for a, b in zip(got, gradients(conv, x, y_ref, g), strict=True):
         assert a.shape == b.shape
         torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)
@@ -77,11 +80,13 @@ def test_weight_gradient_from_events_only_where_it_pays(case):
     conv, density = case()
     torch.manual_seed(2)
     x = (torch.rand(3, 4, conv.in_channels, 9, 11) < density).float()
-    before = layers.CONV_CALLS["event_weight_grad"]
+    before = dict(layers.CONV_CALLS)
     y = over_time(conv, x)
     g = torch.randn_like(y)
     got = gradients(conv, x, y, g)
-    assert layers.CONV_CALLS["event_weight_grad"] == before
+    assert layers.CONV_CALLS["event_forward"] == before["event_forward"]
+    assert layers.CONV_CALLS["event_weight_grad"] == before["event_weight_grad"]
+    assert torch.equal(y, plain(conv, x))
     for a, b in zip(got, gradients(conv, x, plain(conv, x), g), strict=True):
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)
 
