@@ -641,7 +641,10 @@ def run_numba(block: list[BlockNode], n_steps: int, batch: int, dtype: np.dtype)
     module = _module(source, tuple(b.model.update for b in block if b.kind == "neuron"))
     cnt = np.zeros((len(block), 4), np.int64)
     spk = np.zeros(len(block))
+    placed = _place_streams(block, names, values)
     out = module.run(n_steps, batch, cnt, spk, *values)
+    for state, copy in placed:
+        state[...] = copy
     events, it = [], iter(out)
     for b in block:
         if b.emit:
@@ -649,6 +652,44 @@ def run_numba(block: list[BlockNode], n_steps: int, batch: int, dtype: np.dtype)
         else:
             events.append((np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, dtype)))
     return {"events": events, "counters": cnt, "spikes": spk, "traces": traces}
+
+
+STAGGER = 1088
+"""Bytes between the starts of the update loop's streams modulo 4 KiB (17 cache lines; see
+:func:`_place_streams`)."""
+
+
+def _place_streams(block: list[BlockNode], names: list[str], values: list[Any]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Place the arrays the update loop of each cache-resident neuron node streams through (its
+    input buffer and a copy of each state field) in one buffer, page-aligned and
+    :data:`STAGGER` bytes apart modulo 4 KiB, instead of wherever the allocator put them.
+
+    Where small arrays land decides how the loop's loads and stores of different streams
+    collide (4 KiB aliasing of a load with an earlier store, streams sharing an L1 set): the same
+    4k CUBA loop measured 0.022 s or 0.026 s on alternate runs as the allocator alternated
+    between two layouts, and 0.0197 s with this one. Populations whose input exceeds
+    :data:`FAR_BYTES` keep their arrays (there the placed copy measured slower). Returns the
+    ``(state, copy)`` pairs to copy back after the run."""
+    back = []
+    for k, b in enumerate(block):
+        inp = values[names.index(f"k{k}_inp")]
+        if b.kind != "neuron" or inp.nbytes > FAR_BYTES:
+            continue
+        arrays = [inp, *b.state]
+        strides = [-(-a.nbytes // 4096) * 4096 + STAGGER for a in arrays]
+        buf = np.empty(sum(strides) + 4096, np.uint8)
+        at = -buf.ctypes.data % 4096
+        placed = []
+        for a, stride in zip(arrays, strides, strict=True):
+            view = buf[at : at + a.nbytes].view(a.dtype).reshape(a.shape)
+            view[...] = a
+            placed.append(view)
+            at += stride
+        values[names.index(f"k{k}_inp")] = placed[0]
+        for j, (state, copy) in enumerate(zip(b.state, placed[1:], strict=True)):
+            values[names.index(f"k{k}_s{j}")] = copy
+            back.append((state, copy))
+    return back
 
 
 @functools.lru_cache(maxsize=64)
