@@ -38,20 +38,19 @@ def row_span(ix, pad_w, kw, w_out, n_o):
     return lo, first, (hi - lo) * n_o
 
 
-def conv2d_weight_grad(x, grad, out, kh, kw, pad_h, pad_w):
-    """Accumulate the weight gradient into ``out`` (zeroed here).
-
-    ``x`` is the input ``(N, H, W, C)`` and ``grad`` the output gradient ``(N, H_out, W_out *
-    C_out)``, both channels-last; ``out`` is ``(C, kh, kw * C_out)`` with the kernel columns
-    reversed: ``out[c, k, (kw - 1 - l) * C_out + o]`` is the gradient of ``w[o, c, k, l]``.
-    Stride 1, dilation 1, one group, zero padding ``(pad_h, pad_w)``."""
+def walk(x, rows, kernel_rows, kh, kw, pad_h, pad_w, forward):
+    """Visit every non-zero input and, for each kernel row ``k`` that reaches an output row,
+    the contiguous runs it connects: ``rows[n, oy, lo * C_out :]`` of the channels-last output
+    ``(N, H_out, W_out * C_out)`` and ``kernel_rows[c, k, first * C_out :]`` of the
+    column-reversed kernel ``(C, kh, kw * C_out)``. ``forward`` adds value times the kernel run
+    to the output run (the convolution); otherwise value times the output run (its gradient)
+    to the kernel run (the weight gradient)."""
     n_batch, height, width, n_c = x.shape
-    h_out = grad.shape[1]
-    n_o = out.shape[2] // kw
-    w_out = grad.shape[2] // n_o
-    out[:] = 0
+    h_out = rows.shape[1]
+    n_o = kernel_rows.shape[2] // kw
+    w_out = rows.shape[2] // n_o
     for n in range(n_batch):
-        x_n, g_n = x[n], grad[n]
+        x_n, r_n = x[n], rows[n]
         for iy in range(height):
             for ix in range(width):
                 lo, first, length = row_span(ix, pad_w, kw, w_out, n_o)
@@ -66,14 +65,26 @@ def conv2d_weight_grad(x, grad, out, kh, kw, pad_h, pad_w):
                         oy = iy + pad_h - k
                         if oy < 0 or oy >= h_out:
                             continue
-                        src = g_n[oy, lo * n_o : lo * n_o + length]
-                        dst = out[c, k, first * n_o : first * n_o + length]
+                        out_run = r_n[oy, lo * n_o : lo * n_o + length]
+                        kernel_run = kernel_rows[c, k, first * n_o : first * n_o + length]
+                        dst, src = (out_run, kernel_run) if forward else (kernel_run, out_run)
                         if value == 1:  # spikes: no multiplication
                             for q in range(length):
                                 dst[q] += src[q]
                         else:
                             for q in range(length):
                                 dst[q] += value * src[q]
+
+
+def conv2d_weight_grad(x, grad, out, kh, kw, pad_h, pad_w):
+    """Accumulate the weight gradient into ``out`` (zeroed here).
+
+    ``x`` is the input ``(N, H, W, C)`` and ``grad`` the output gradient ``(N, H_out, W_out *
+    C_out)``, both channels-last; ``out`` is ``(C, kh, kw * C_out)`` with the kernel columns
+    reversed: ``out[c, k, (kw - 1 - l) * C_out + o]`` is the gradient of ``w[o, c, k, l]``.
+    Stride 1, dilation 1, one group, zero padding ``(pad_h, pad_w)``."""
+    out[:] = 0
+    walk(x, grad, out, kh, kw, pad_h, pad_w, False)
 
 
 def conv2d_forward(x, weight, out, kh, kw, pad_h, pad_w):
@@ -82,31 +93,4 @@ def conv2d_forward(x, weight, out, kh, kw, pad_h, pad_w):
     ``x`` is ``(N, H, W, C)`` and ``out`` ``(N, H_out, W_out * C_out)``, channels-last;
     ``weight`` is ``(C, kh, kw * C_out)`` with the kernel columns reversed (as ``out`` of
     :func:`conv2d_weight_grad`). Stride 1, dilation 1, one group, zero padding."""
-    n_batch, height, width, n_c = x.shape
-    h_out = out.shape[1]
-    n_o = weight.shape[2] // kw
-    w_out = out.shape[2] // n_o
-    for n in range(n_batch):
-        x_n, o_n = x[n], out[n]
-        for iy in range(height):
-            for ix in range(width):
-                lo, first, length = row_span(ix, pad_w, kw, w_out, n_o)
-                if length <= 0:
-                    continue
-                pixel = x_n[iy, ix]
-                for c in range(n_c):
-                    value = pixel[c]
-                    if value == 0:
-                        continue
-                    for k in range(kh):
-                        oy = iy + pad_h - k
-                        if oy < 0 or oy >= h_out:
-                            continue
-                        dst = o_n[oy, lo * n_o : lo * n_o + length]
-                        src = weight[c, k, first * n_o : first * n_o + length]
-                        if value == 1:  # spikes: no multiplication
-                            for q in range(length):
-                                dst[q] += src[q]
-                        else:
-                            for q in range(length):
-                                dst[q] += value * src[q]
+    walk(x, out, weight, kh, kw, pad_h, pad_w, True)

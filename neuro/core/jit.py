@@ -399,7 +399,8 @@ def _event_conv_kernel(name: str) -> Any:
     from neuro.core import _event_conv as k
 
     inline = _numba().njit(inline="always", error_model="numpy")
-    return _loop(getattr(k, name), False, {"row_span": inline(_rebuild(k.row_span))}, cache=True)
+    walk = inline(_rebuild(k.walk, row_span=inline(_rebuild(k.row_span))))
+    return _loop(getattr(k, name), False, {"walk": walk}, cache=True)
 
 
 def _check_event_conv(x: np.ndarray, rows: np.ndarray, weight: np.ndarray, kernel: tuple[int, int]) -> None:
