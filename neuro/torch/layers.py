@@ -145,13 +145,16 @@ class _Conv2d(torch.autograd.Function):
 
     @staticmethod
     def events_apply(x: torch.Tensor, weight: torch.Tensor, stride: Any, dilation: Any, groups: int) -> bool:
-        """Whether the weight gradient from the non-zero inputs is expected to be the faster one:
-        stride 1, dilation 1, one group, runs of at least :data:`MIN_RUN` values per kernel row
-        (``kw * C_out``; shorter runs leave the vector units idle: measured slower than oneDNN
-        for ``5 * 12``, faster for ``5 * 32``), and at most :data:`DENSITY` non-zero inputs,
-        estimated from every :data:`SAMPLE`-th entry (the choice affects the speed only)."""
+        """Whether the output and weight gradient from the non-zero inputs are expected to be the
+        faster ones: stride 1, dilation 1, one group, the weight in the input's dtype, runs of at
+        least :data:`MIN_RUN` values per kernel row (``kw * C_out``; shorter runs leave the vector
+        units idle: measured slower than oneDNN for ``5 * 12``, faster for ``5 * 32``), and at
+        most :data:`DENSITY` non-zero inputs, estimated from every :data:`SAMPLE`-th entry (the
+        choice affects the speed only)."""
         if tuple(stride) != (1, 1) or tuple(dilation) != (1, 1) or groups != 1 or x.numel() == 0:
             return False
+        if weight.dtype != x.dtype:
+            return False  # torch's convolution raises its own error
         if weight.shape[0] * weight.shape[3] < _Conv2d.MIN_RUN or not x.is_contiguous(memory_format=torch.channels_last):
             return False
         sample = x.detach().permute(0, 2, 3, 1).reshape(-1)[:: _Conv2d.SAMPLE]
