@@ -31,7 +31,7 @@ import numpy as np
 from neuro.core.neurons.model import NeuronModel
 from neuro.engine._codegen import load_generated
 from neuro.engine.ops import ConvOp, NeuronOp, PoolOp, Step, _values
-from neuro.engine.populations import MODEL_PROLOGUE
+from neuro.engine.populations import COUNTED_UPDATE, MODEL_PROLOGUE
 from neuro.engine.signals import Events
 
 _TEMPLATE = (
@@ -98,15 +98,9 @@ def run(ptr, idx, val, weighted, n_steps, batch, wk, wrow, cin_g, cyx, geometry,
             for i in range(n):
                 xi = scratch[i] + bias_cl[i]
                 scratch[i] = 0
-                state = State({state_items})
-                z, state = update(xi, state, Coeffs({coeff_items}), ops)
-{state_writeback}
-                zrow[i] = z
-                n_spikes += 1 if z != 0 else 0
-                n_ones += 1 if z == 1 else 0
-                n_in += 1 if xi != 0 else 0
-                active += 1 if z != 0 or xi != 0 else 0
-            if n_spikes > 0:
+"""
+    + COUNTED_UPDATE
+    + """            if n_spikes > 0:
                 # the spikes, channels-last (16 neurons at a time as a bit mask, set bits visited) ...
                 s = 0
                 for i0 in range(0, n16, 16):
