@@ -184,7 +184,7 @@ def test_second_process_loads_compiled_loops_from_the_cache(tmp_path):
         "g = ir.Graph.sequential(ir.Input(shape=(3,)), ir.Linear(weight=np.ones((2, 3))), ir.LIF(tau=0.01),"
         " ir.Linear(weight=np.ones((2, 2))), ir.MultiSpikeLIF(tau=0.01, max_spikes=3), ir.Output(), metadata={'dt': 1e-3})\n"
         "run(g, np.ones((4, 1, 3)))\n"
-        "hits = [len(_numba_module(MODELS[m]).run.stats.cache_hits) for m in ('LIF', 'MultiSpikeLIF')]\n"
+        "hits = [len(_numba_module(MODELS[m], 'float32').run.stats.cache_hits) for m in ('LIF', 'MultiSpikeLIF')]\n"
         "print(*hits, len(kernels.dense_events.stats.cache_hits))\n"
     )
     env = dict(os.environ, NEURO_CACHE=str(tmp_path))
