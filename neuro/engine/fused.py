@@ -72,8 +72,10 @@ def run(ptr, idx, val, weighted, n_steps, batch, wk, wrow, cin_g, cyx, geometry,
     n_frames = n_steps * batch
     scratch = np.zeros(n, bias_cl.dtype)
     zrow = np.zeros(n, bias_cl.dtype)
-    frame_spikes = np.empty(n, np.int64)
-    start = np.zeros(c_out + 1, np.int64)
+    hw = ho * wo
+    bucket = np.empty(n, np.int32)  # channel c's spikes of the frame: bucket[c * hw:c * hw + cnt[c]]
+    bval = np.empty(n, bias_cl.dtype)
+    cnt = np.zeros(c_out, np.int64)
     sptr = np.zeros(n_frames + 1, np.int64)
     sidx = np.empty(1024, np.int32)
     sval = np.empty(1024, bias_cl.dtype)
@@ -102,48 +104,51 @@ def run(ptr, idx, val, weighted, n_steps, batch, wk, wrow, cin_g, cyx, geometry,
 """
     + COUNTED_UPDATE
     + """            if n_spikes > 0:
-                # the spikes, channels-last (16 neurons at a time as a bit mask, set bits visited) ...
-                s = 0
+                # the spikes in index order (channels-last), 16 neurons at a time as a bit mask,
+                # set bits visited: each into its channel's bucket, where positions increase, and
+                # into its pooling windows (a window lies in one channel, so it sums its inputs in
+                # the channel-major order of the node-by-node path)
                 for i0 in range(0, n16, 16):
                     mask = nonzero_mask16(zrow, i0)
                     while mask != 0:
-                        frame_spikes[s] = i0 + trailing_zeros(mask)
-                        s += 1
+                        i = i0 + trailing_zeros(mask)
                         mask &= mask - 1
+{take}
                 for i in range(n16, n):
-                    frame_spikes[s] = i
-                    s += 1 if zrow[i] != 0 else 0
-                # ... then by channel: channel-major order, positions increasing within a channel
-                if k + s > sidx.shape[0]:
-                    sidx, sval = grow(sidx, sval, k, k + s)
-                start[:] = 0
-                for q in range(s):
-                    start[chan[frame_spikes[q]] + 1] += 1
+                    if zrow[i] != 0:
+{take}
+                # the buckets, channel after channel: the frame's spikes in channel-major order
+                if k + n_spikes > sidx.shape[0]:
+                    sidx, sval = grow(sidx, sval, k, k + n_spikes)
                 for c in range(c_out):
-                    start[c + 1] += start[c]
-                for q in range(s):
-                    i = frame_spikes[q]
-                    slot = k + start[chan[i]]
-                    start[chan[i]] += 1
-                    sidx[slot] = perm[i]
-                    sval[slot] = zrow[i]
+                    q0 = c * hw
+                    for q in range(cnt[c]):
+                        sidx[k + q] = bucket[q0 + q]
+                        sval[k + q] = bval[q0 + q]
+                    k += cnt[c]
+                    cnt[c] = 0
                 if n_pool > 0:
-                    for q in range(k, k + s):
-                        j = sidx[q]
-                        a = sval[q]
-                        for w in range(tptr[j], tptr[j + 1]):
-                            pooled[tidx[w]] += a
                     if m + n_pool > pidx.shape[0]:
                         pidx, pval = grow(pidx, pval, m, m + n_pool)
                     m, ones = pool_emit(pooled, scale, pidx, pval, m)
                     p_ones += ones
-                k += s
             sptr[f + 1] = k
             pptr[f + 1] = m
     return (sptr, sidx[:k].copy(), sval[:k].copy(), n_ones == k, pptr, pidx[:m].copy(), pval[:m].copy(), p_ones == m,
             synops, active, n_in)
 """
 )
+
+_TAKE = """                        a = zrow[i]
+                        j = perm[i]
+                        q = chan[i] * hw + cnt[chan[i]]
+                        bucket[q] = j
+                        bval[q] = a
+                        cnt[chan[i]] += 1
+                        for w in range(tptr[j], tptr[j + 1]):
+                            pooled[tidx[w]] += a"""
+"""Spike ``i`` (channels-last index) of the frame, value ``a``: into its channel's bucket (its
+channel-major index ``j``) and its pooling windows."""
 
 
 @functools.cache
@@ -158,6 +163,7 @@ def _module(model: NeuronModel, uniform: tuple[bool, ...], dtype: str) -> Any:
         state_items=", ".join(f"s_{f}[b, i]" for f in sf),
         coeff_items=", ".join(f"c_{f}[0]" if u else f"c_{f}[i]" for f, u in zip(cf, uniform, strict=True)),
         state_writeback="\n".join(f"                s_{f}[b, i] = state.{f}" for f in sf),
+        take=_TAKE,
     )
     from neuro.engine import kernels  # numba only when the numba backend runs
 
@@ -186,14 +192,15 @@ class FusedConvOp:
         c_out, ho, wo = conv.out2
         self.ho, self.wo, self.c_out = ho, wo, c_out
         cl = np.arange(neuron.n)
-        self.chan = cl % c_out  # channel of each channels-last index (a table: no division per spike)
-        self.perm = self.chan * (ho * wo) + cl // c_out  # channels-last index -> flat index
+        chan = cl % c_out
+        self.chan = chan.astype(np.int32)  # channel of each channels-last index (a table: no division per spike)
+        self.perm = (chan * (ho * wo) + cl // c_out).astype(np.int32)  # channels-last index -> flat index
         self.bias_cl = np.ascontiguousarray(np.tile(conv.bias, ho * wo))
         self.coeffs = [np.ascontiguousarray(c[self.perm]) for c in neuron.coeffs]
         self.uniform = tuple(_uniform(c) for c in self.coeffs)
         dtype = neuron.dtype
         self.scale = dtype.type(pool.scale if pool is not None else 1.0)
-        self.tptr = pool.tptr if pool is not None else np.zeros(1, np.int64)
+        self.tptr = pool.tptr if pool is not None else np.zeros(neuron.n + 1, np.int64)  # no windows
         self.tidx = pool.tidx if pool is not None else np.zeros(0, np.int32)
         self.n_pool = pool.out_size if pool is not None else 0
         self._rest_cache: dict[int, list[np.ndarray]] = {}
