@@ -97,41 +97,40 @@ def run(ptr, idx, val, weighted, n_steps, batch, wk, wrow, cin_g, cyx, geometry,
             synops += conv_scatter(ptr, idx, val, weighted, f, wk, wrow, cin_g, cyx, geometry, fanout, scratch, ho, wo, c_out)
             # every neuron, from the scratch plus the bias (the scratch cleared on the way):
             # a loop without branches, vectorised
-            n_spikes = 0
             for i in range(n):
                 xi = scratch[i] + bias_cl[i]
                 scratch[i] = 0
 """
     + COUNTED_UPDATE
-    + """            if n_spikes > 0:
-                # the spikes in index order (channels-last), 16 neurons at a time as a bit mask,
-                # set bits visited: each into its channel's bucket, where positions increase, and
-                # into its pooling windows (a window lies in one channel, so it sums its inputs in
-                # the channel-major order of the node-by-node path)
-                for i0 in range(0, n16, 16):
-                    mask = nonzero_mask16(zrow, i0)
-                    while mask != 0:
-                        i = i0 + trailing_zeros(mask)
-                        mask &= mask - 1
+    + """            s = 0
+            # the spikes in index order (channels-last), 16 neurons at a time as a bit mask,
+            # set bits visited: each into its channel's bucket, where positions increase, and
+            # into its pooling windows (a window lies in one channel, so it sums its inputs in
+            # the channel-major order of the node-by-node path)
+            for i0 in range(0, n16, 16):
+                mask = nonzero_mask16(zrow, i0)
+                while mask != 0:
+                    i = i0 + trailing_zeros(mask)
+                    mask &= mask - 1
 {take}
-                for i in range(n16, n):
-                    if zrow[i] != 0:
+            for i in range(n16, n):
+                if zrow[i] != 0:
 {take}
-                # the buckets, channel after channel: the frame's spikes in channel-major order
-                if k + n_spikes > sidx.shape[0]:
-                    sidx, sval = grow(sidx, sval, k, k + n_spikes)
-                for c in range(c_out):
-                    q0 = c * hw
-                    for q in range(cnt[c]):
-                        sidx[k + q] = bucket[q0 + q]
-                        sval[k + q] = bval[q0 + q]
-                    k += cnt[c]
-                    cnt[c] = 0
-                if n_pool > 0:
-                    if m + n_pool > pidx.shape[0]:
-                        pidx, pval = grow(pidx, pval, m, m + n_pool)
-                    m, ones = pool_emit(pooled, scale, pidx, pval, m)
-                    p_ones += ones
+            # the buckets, channel after channel: the frame's spikes in channel-major order
+            if k + s > sidx.shape[0]:
+                sidx, sval = grow(sidx, sval, k, k + s)
+            for c in range(c_out):
+                q0 = c * hw
+                for q in range(cnt[c]):
+                    sidx[k + q] = bucket[q0 + q]
+                    sval[k + q] = bval[q0 + q]
+                k += cnt[c]
+                cnt[c] = 0
+            if n_pool > 0 and s > 0:
+                if m + n_pool > pidx.shape[0]:
+                    pidx, pval = grow(pidx, pval, m, m + n_pool)
+                m, ones = pool_emit(pooled, scale, pidx, pval, m)
+                p_ones += ones
             sptr[f + 1] = k
             pptr[f + 1] = m
     return (sptr, sidx[:k].copy(), sval[:k].copy(), n_ones == k, pptr, pidx[:m].copy(), pval[:m].copy(), p_ones == m,
@@ -139,14 +138,16 @@ def run(ptr, idx, val, weighted, n_steps, batch, wk, wrow, cin_g, cyx, geometry,
 """
 )
 
-_TAKE = """                        a = zrow[i]
-                        j = perm[i]
-                        q = chan[i] * hw + cnt[chan[i]]
-                        bucket[q] = j
-                        bval[q] = a
-                        cnt[chan[i]] += 1
-                        for w in range(tptr[j], tptr[j + 1]):
-                            pooled[tidx[w]] += a"""
+_TAKE = """                    a = zrow[i]
+                    j = perm[i]
+                    q = chan[i] * hw + cnt[chan[i]]
+                    bucket[q] = j
+                    bval[q] = a
+                    cnt[chan[i]] += 1
+                    s += 1
+                    n_ones += 1 if a == 1 else 0
+                    for w in range(tptr[j], tptr[j + 1]):
+                        pooled[tidx[w]] += a"""
 """Spike ``i`` (channels-last index) of the frame, value ``a``: into its channel's bucket (its
 channel-major index ``j``) and its pooling windows."""
 

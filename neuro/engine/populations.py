@@ -33,13 +33,11 @@ COUNTED_UPDATE = """                state = State({state_items})
                 z, state = update(xi, state, Coeffs({coeff_items}), ops)
 {state_writeback}
                 zrow[i] = z
-                n_spikes += 1 if z != 0 else 0
-                n_ones += 1 if z == 1 else 0
                 n_in += 1 if xi != 0 else 0
                 active += 1 if z != 0 or xi != 0 else 0
 """
 """The update of neuron ``i`` from its input ``xi`` (at the loop depth of the generated loops),
-its spike into ``zrow[i]`` and the counts of the step (spikes, unit spikes, non-zero inputs,
+its spike into ``zrow[i]`` and the counts of the step (non-zero inputs,
 active neurons): a branch-free body the compiler vectorises. Shared with
 :mod:`neuro.engine.fused` (format fields: ``state_items``, ``coeff_items``,
 ``state_writeback``)."""
@@ -77,7 +75,6 @@ def run(x, {state_args}, {coeff_args}, n_traces, {trace_args}):
     for t in range(n_steps):
         for b in range(batch):
             # the update of every neuron and the counts: a loop without branches, vectorised
-            n_spikes = 0
             for i in range(n):
                 xi = x[t, b, i]
 """
@@ -87,27 +84,28 @@ def run(x, {state_args}, {coeff_args}, n_traces, {trace_args}):
 {trace_writeback}
             # then the spikes, rare, into the event list (branch-free: every entry is written,
             # the next one overwrites it unless it spiked)
-            if n_spikes > 0:
-                if k + n > cap:
-                    cap = max(2 * cap, k + n)
-                    idx2 = np.empty(cap, np.int32)
-                    idx2[:k] = idx[:k]
-                    idx = idx2
-                    val2 = np.empty(cap, x.dtype)
-                    val2[:k] = val[:k]
-                    val = val2
-                for i0 in range(0, n8, 8):  # blocks of 8 without a spike are skipped whole
-                    if nonzero_mask8(zrow, i0) != 0:
-                        for i in range(i0, i0 + 8):
-                            z = zrow[i]
-                            idx[k] = i
-                            val[k] = z
-                            k += 1 if z != 0 else 0
-                for i in range(n8, n):
-                    z = zrow[i]
-                    idx[k] = i
-                    val[k] = z
-                    k += 1 if z != 0 else 0
+            if k + n > cap:
+                cap = max(2 * cap, k + n)
+                idx2 = np.empty(cap, np.int32)
+                idx2[:k] = idx[:k]
+                idx = idx2
+                val2 = np.empty(cap, x.dtype)
+                val2[:k] = val[:k]
+                val = val2
+            for i0 in range(0, n8, 8):  # blocks of 8 without a spike are skipped whole
+                if nonzero_mask8(zrow, i0) != 0:
+                    for i in range(i0, i0 + 8):
+                        z = zrow[i]
+                        idx[k] = i
+                        val[k] = z
+                        n_ones += 1 if z == 1 else 0
+                        k += 1 if z != 0 else 0
+            for i in range(n8, n):
+                z = zrow[i]
+                idx[k] = i
+                val[k] = z
+                n_ones += 1 if z == 1 else 0
+                k += 1 if z != 0 else 0
             ptr[t * batch + b + 1] = k
     return ptr, idx[:k].copy(), val[:k].copy(), active, n_in, n_ones == k
 """
