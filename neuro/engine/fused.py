@@ -146,7 +146,7 @@ _TAKE = """                    a = zrow[i]
                     cnt[chan[i]] += 1
                     s += 1
                     n_ones += 1 if a == 1 else 0
-                    for w in range(tptr[j], tptr[j + 1]):
+                    for w in range(tptr[i], tptr[i + 1]):
                         pooled[tidx[w]] += a"""
 """Spike ``i`` (channels-last index) of the frame, value ``a``: into its channel's bucket (its
 channel-major index ``j``) and its pooling windows."""
@@ -171,6 +171,16 @@ def _module(model: NeuronModel, uniform: tuple[bool, ...], dtype: str) -> Any:
     helpers = [kernels._nonzero_mask, kernels.conv_scatter.py_func, kernels.pool_emit.py_func]
     tag = "".join("u" if u else "a" for u in uniform)
     return load_generated(source, f"fused_{model.name.lower()}_{tag}", depends_on=[model.update, *DEPENDS_ON, *helpers])
+
+
+def _windows_by(order: np.ndarray, pool: PoolOp) -> tuple[np.ndarray, np.ndarray]:
+    """The pool's window table (CSR ``tptr``/``tidx`` by flat input index) re-indexed so that
+    entry ``i`` lists the windows of input ``order[i]``: rows read in the order spikes arrive."""
+    counts = np.diff(pool.tptr)[order]
+    tptr = np.zeros(len(order) + 1, np.int64)
+    np.cumsum(counts, out=tptr[1:])
+    src = np.repeat(pool.tptr[order] - tptr[:-1], counts) + np.arange(tptr[-1])
+    return tptr, np.ascontiguousarray(pool.tidx[src])
 
 
 def _uniform(a: np.ndarray) -> bool:
@@ -201,8 +211,9 @@ class FusedConvOp:
         self.uniform = tuple(_uniform(c) for c in self.coeffs)
         dtype = neuron.dtype
         self.scale = dtype.type(pool.scale if pool is not None else 1.0)
-        self.tptr = pool.tptr if pool is not None else np.zeros(neuron.n + 1, np.int64)  # no windows
-        self.tidx = pool.tidx if pool is not None else np.zeros(0, np.int32)
+        # the pooling windows of each neuron by channels-last index (none without pooling)
+        no_windows = (np.zeros(neuron.n + 1, np.int64), np.zeros(0, np.int32))
+        self.tptr, self.tidx = no_windows if pool is None else _windows_by(self.perm, pool)
         self.n_pool = pool.out_size if pool is not None else 0
         self._rest_cache: dict[int, list[np.ndarray]] = {}
         self._one = np.ones(1, neuron.dtype)  # the value of binary events, as the loop takes it
