@@ -94,7 +94,10 @@ def run(ptr, idx, val, weighted, n_steps, batch, wk, wrow, cin_g, cyx, geometry,
     for t in range(n_steps):
         for b in range(batch):
             f = t * batch + b
-            synops += conv_scatter(ptr, idx, val, weighted, f, wk, wrow, cin_g, cyx, geometry, fanout, scratch, ho, wo, c_out)
+            synops += conv_scatter(
+                ptr, idx, val, weighted, f, wk, wrow, cin_g, cyx, geometry, fanout, scratch, ho, wo,
+                {c_out}, {kh}, {kw}, {contiguous},
+            )  # the sizes as constants: compiled for them
             # every neuron, from the scratch plus the bias (the scratch cleared on the way):
             # a loop without branches, vectorised
             for i in range(n):
@@ -153,8 +156,10 @@ channel-major index ``j``) and its pooling windows."""
 
 
 @functools.cache
-def _module(model: NeuronModel, uniform: tuple[bool, ...], dtype: str) -> Any:
-    """The generated loop for ``model`` in ``dtype``; ``uniform[k]``: coefficient ``k`` is one value."""
+def _module(model: NeuronModel, uniform: tuple[bool, ...], dtype: str, conv: tuple[int, int, int, bool]) -> Any:
+    """The generated loop for ``model`` in ``dtype``; ``uniform[k]``: coefficient ``k`` is one value;
+    ``conv``: the convolution's ``(C_out, kh, kw, contiguous)``, constants of the generated code
+    (:func:`neuro.engine.kernels.conv_scatter` compiled for them)."""
     sf, cf = model.state._fields, model.coeffs._fields
     source = _TEMPLATE.format(
         name=model.name,
@@ -165,11 +170,15 @@ def _module(model: NeuronModel, uniform: tuple[bool, ...], dtype: str) -> Any:
         coeff_items=", ".join(f"c_{f}[0]" if u else f"c_{f}[i]" for f, u in zip(cf, uniform, strict=True)),
         state_writeback="\n".join(f"                s_{f}[b, i] = state.{f}" for f in sf),
         take=_TAKE,
+        c_out=conv[0],
+        kh=conv[1],
+        kw=conv[2],
+        contiguous=conv[3],
     )
     from neuro.engine import kernels  # numba only when the numba backend runs
 
-    helpers = [kernels._nonzero_mask, kernels.conv_scatter.py_func, kernels.pool_emit.py_func]
-    tag = "".join("u" if u else "a" for u in uniform)
+    helpers = [kernels._nonzero_mask, kernels.conv_scatter.py_func, kernels.add_rows.py_func, kernels.pool_emit.py_func]
+    tag = "".join("u" if u else "a" for u in uniform) + "_{}x{}x{}{}".format(*conv[:3], "c" if conv[3] else "")
     return load_generated(source, f"fused_{model.name.lower()}_{tag}", depends_on=[model.update, *DEPENDS_ON, *helpers])
 
 
@@ -202,6 +211,9 @@ class FusedConvOp:
         self.names = [conv.name, neuron.name] + ([pool.name] if pool is not None else [])
         c_out, ho, wo = conv.out2
         self.ho, self.wo, self.c_out = ho, wo, c_out
+        kh, kw, cout_g = conv.wk.shape[1:]
+        sy, sx, _, _, dy, dx = (int(v) for v in conv.geometry)
+        self.sizes = (c_out, kh, kw, sy == sx == dy == dx == 1 and cout_g == c_out)
         cl = np.arange(neuron.n)
         chan = cl % c_out
         self.chan = chan.astype(np.int32)  # channel of each channels-last index (a table: no division per spike)
@@ -230,7 +242,7 @@ class FusedConvOp:
         reads it), the population and the pooling node, in that order."""
         conv, neuron, pool = self.conv, self.neuron, self.pool
         if self._run is None:
-            self._run = _module(neuron.model, self.uniform, neuron.dtype.name).run
+            self._run = _module(neuron.model, self.uniform, neuron.dtype.name, self.sizes).run
         state = self._rest(batch)
         val, weighted = (self._one, False) if ev.val is None else _values(ev, neuron.dtype)
         sptr, sidx, sval, sbin, pptr, pidx, pval, pbin, synops, active, n_in = self._run(

@@ -174,6 +174,13 @@ def dense_events(ptr, idx, val, weighted, wt, fanout, out):  # pragma: no cover 
 
 
 @numba.njit(cache=True)
+def contiguous_conv(geometry, cout_g, c_out):  # pragma: no cover
+    """Unit stride and dilation and one group (``geometry = (sy, sx, py, px, dy, dx)``): the
+    outputs of one event's kernel row are one contiguous run of the channels-last scratch."""
+    return geometry[0] == 1 and geometry[1] == 1 and geometry[4] == 1 and geometry[5] == 1 and cout_g == c_out
+
+
+@numba.njit(cache=True)
 def conv_events(ptr, idx, val, weighted, wk, wrow, cin_g, cyx, geometry, fanout, bias, out):  # pragma: no cover
     """``wk[c, ky, kx, o]`` is the weight from input channel ``c`` to output channel
     ``(c // cin_g) * cout_g + o``; ``wrow[c, ky, m * cout_g + o] = wk[c, ky, kw - 1 - m, o]`` (the
@@ -185,11 +192,15 @@ def conv_events(ptr, idx, val, weighted, wk, wrow, cin_g, cyx, geometry, fanout,
     :func:`conv_scatter`), then written out channel by channel with the bias added.
     """
     c_out, ho, wo = out.shape[1], out.shape[2], out.shape[3]
+    kh, kw = wk.shape[1], wk.shape[2]
     rowlen = wo * c_out
     scratch = np.zeros(ho * rowlen, out.dtype)
     synops = 0
+    contiguous = contiguous_conv(geometry, wk.shape[3], c_out)
     for f in range(ptr.shape[0] - 1):
-        synops += conv_scatter(ptr, idx, val, weighted, f, wk, wrow, cin_g, cyx, geometry, fanout, scratch, ho, wo, c_out)
+        synops += conv_scatter(
+            ptr, idx, val, weighted, f, wk, wrow, cin_g, cyx, geometry, fanout, scratch, ho, wo, c_out, kh, kw, contiguous
+        )
         for o in range(c_out):
             b = bias[o]
             for oy in range(ho):
@@ -199,21 +210,41 @@ def conv_events(ptr, idx, val, weighted, wk, wrow, cin_g, cyx, geometry, fanout,
     return synops
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, forceinline=True)
+def add_rows(scratch, s0, rowlen, wflat, w0, kwc, n, rows, a):  # pragma: no cover
+    """``scratch[s0 - r * rowlen + i] += a * wflat[w0 + r * kwc + i]`` for ``r < rows``, ``i < n``:
+    the contiguous runs of one event's kernel rows, in vectors of 8 and 4 (:func:`axpy8`,
+    :func:`axpy4`: bitwise the scalar result)."""
+    n8 = n - n % 8
+    n4 = n - n % 4
+    for r in range(rows):
+        s = s0 - r * rowlen
+        w = w0 + r * kwc
+        for i in range(0, n8, 8):
+            axpy8(scratch, s + i, wflat, w + i, a)
+        if n4 > n8:
+            axpy4(scratch, s + n8, wflat, w + n8, a)
+        for i in range(n4, n):
+            scratch[s + i] += a * wflat[w + i]
+
+
+@numba.njit(cache=True, forceinline=True)
 def conv_scatter(
-    ptr, idx, val, weighted, f, wk, wrow, cin_g, cyx, geometry, fanout, scratch, ho, wo, c_out
+    ptr, idx, val, weighted, f, wk, wrow, cin_g, cyx, geometry, fanout, scratch, ho, wo, c_out, kh, kw, contiguous
 ):  # pragma: no cover
     """Add the kernels of frame ``f``'s events to the channels-last ``scratch`` (``Ho * Wo * C_out``,
-    the arguments as in :func:`conv_events`); returns the effective synaptic operations.
+    the arguments as in :func:`conv_events`, ``kh, kw`` the kernel size); returns the effective
+    synaptic operations.
 
-    With unit stride and dilation and one group, the outputs an event reaches in one kernel row
-    are one contiguous run of the scratch (``kw * C_out`` values at most, cut at the borders once
-    per event), added in vectors of 8 and 4 (:func:`axpy8`, :func:`axpy4`: bitwise the scalar
-    result).
+    ``contiguous`` (unit stride and dilation, one group): the outputs an event reaches in one
+    kernel row are one contiguous run of the scratch (``kw * C_out`` values at most, cut at the
+    borders once per event), added by :func:`add_rows`. An event away from the borders adds the
+    whole kernel, ``kh`` runs of ``kw * C_out``: a caller that passes ``kh``, ``kw``, ``c_out``
+    and ``contiguous`` as constants (the generated loops of :mod:`neuro.engine.fused`, into which
+    this function is inlined) gets that case compiled for its sizes, fully unrolled.
     """
     sy, sx, py, px, dy, dx = geometry[0], geometry[1], geometry[2], geometry[3], geometry[4], geometry[5]
-    kh, kw, cout_g = wk.shape[1], wk.shape[2], wk.shape[3]
-    contiguous = sy == 1 and sx == 1 and dy == 1 and dx == 1 and cout_g == c_out
+    cout_g = wk.shape[3]
     unit = sy == 1 and sx == 1
     rowlen = wo * c_out
     wflat = wrow.reshape(-1)
@@ -230,18 +261,12 @@ def conv_scatter(
             m1 = min(kw - 1, wo - 1 - base)
             ky0 = max(0, y + py - ho + 1)
             ky1 = min(kh - 1, y + py)
-            n = max(0, (m1 + 1 - m0) * c_out)
-            n8 = n - n % 8
-            n4 = n - n % 4
-            for ky in range(ky0, ky1 + 1):
-                s0 = (y + py - ky) * rowlen + (base + m0) * c_out
-                w0 = (c * kh + ky) * kwc + m0 * c_out
-                for i in range(0, n8, 8):
-                    axpy8(scratch, s0 + i, wflat, w0 + i, a)
-                if n4 > n8:
-                    axpy4(scratch, s0 + n8, wflat, w0 + n8, a)
-                for i in range(n4, n):
-                    scratch[s0 + i] += a * wflat[w0 + i]
+            s0 = (y + py - ky0) * rowlen + (base + m0) * c_out
+            w0 = (c * kh + ky0) * kwc + m0 * c_out
+            if m0 == 0 and m1 == kw - 1 and ky0 == 0 and ky1 == kh - 1:
+                add_rows(scratch, s0, rowlen, wflat, w0, kwc, kwc, kh, a)
+            else:
+                add_rows(scratch, s0, rowlen, wflat, w0, kwc, max(0, (m1 + 1 - m0) * c_out), ky1 + 1 - ky0, a)
             continue
         g0 = (c // cin_g) * cout_g
         if unit:
