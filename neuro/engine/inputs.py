@@ -118,23 +118,43 @@ def bin_events(samples: Sequence[np.ndarray], shape: tuple[int, ...], dt: float,
 def to_events(inputs: Any, shape: tuple[int, ...], dt: float, n_steps: int | None, backend: str = "numpy") -> Events:
     """Any accepted input as events of ``shape`` (see the module docstring); dense frames are
     converted by the compiled kernel when ``backend`` is ``"numba"`` (the same events)."""
+    if isinstance(inputs, np.ndarray) and inputs.dtype.names is None:  # dense frames, the common case
+        return _dense_events(inputs, inputs, shape, n_steps, backend)
     if isinstance(inputs, Events):
         if inputs.size != int(np.prod(shape)):
             raise SimulationInputError(f"events have frame shape {inputs.shape} but the input node expects {shape}", "inputs")
         return inputs.reshape(shape)
     if isinstance(inputs, PoissonInput):
         return inputs.events(shape, dt)
-    if isinstance(inputs, np.ndarray) and inputs.dtype.names is not None:
+    if isinstance(inputs, np.ndarray):
         return bin_events([inputs], shape, dt, n_steps)
     if isinstance(inputs, list | tuple) and inputs and all(isinstance(s, np.ndarray) and s.dtype.names for s in inputs):
         return bin_events(list(inputs), shape, dt, n_steps)
-    x = np.asarray(inputs)
+    return _dense_events(inputs, np.asarray(inputs), shape, n_steps, backend)
+
+
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+"""The float dtypes whose finiteness is checked on the converted entries (which the kernels take)."""
+
+
+def _dense_events(inputs: Any, x: np.ndarray, shape: tuple[int, ...], n_steps: int | None, backend: str) -> Events:
+    """Dense ``(T, B, *shape)`` frames ``x`` (``inputs`` as given) checked and converted.
+
+    Every entry must be finite. Zeros are, so for float32 and float64 frames taken whole the
+    check reads only the non-zero entries, after the conversion; integers are always finite.
+    """
     if x.dtype.kind not in "biuf":
         raise SimulationInputError(f"cannot use {type(inputs).__name__} of dtype {x.dtype} as engine input", "inputs")
-    if x.ndim != 2 + len(shape) or tuple(x.shape[2:]) != tuple(shape):
+    if x.ndim != 2 + len(shape) or x.shape[2:] != tuple(shape):
         raise SimulationInputError(f"dense input must have shape (T, B, *{shape}), got {x.shape}", "inputs")
-    if not np.isfinite(x).all():
+    compiled = backend == "numba"
+    if n_steps is None and x.dtype in _FLOATS:
+        events = Events.from_dense(x, compiled=compiled)
+        if events.val is not None and not np.isfinite(events.val).all():
+            raise SimulationInputError("dense input contains NaN or infinite values", "inputs")
+        return events
+    if x.dtype.kind == "f" and not np.isfinite(x).all():
         raise SimulationInputError("dense input contains NaN or infinite values", "inputs")
     if n_steps is not None:
         x = x[:n_steps]
-    return Events.from_dense(x, compiled=backend == "numba")
+    return Events.from_dense(x, compiled=compiled)

@@ -23,7 +23,7 @@ from neuro.core.errors import UnsupportedNodeError
 from neuro.core.neurons import MODELS
 from neuro.engine.counts import NodeCounts
 from neuro.engine.populations import POPULATION_RUNNERS, coefficient_arrays
-from neuro.engine.signals import Events
+from neuro.engine.signals import Events, compiled_kernels
 
 Signal = Events | np.ndarray
 
@@ -75,8 +75,8 @@ class Op:
         n_in = len(signal) if isinstance(signal, Events) else int(np.count_nonzero(signal))
         return self._counts(n_in, n_steps, batch)
 
-    def _counts(self, n_in: int, n_steps: int, batch: int) -> NodeCounts:
-        return NodeCounts(self.kind, self.in_size, self.out_size, n_steps, batch, in_events=n_in)
+    def _counts(self, n_in: int, n_steps: int, batch: int, **fields: Any) -> NodeCounts:
+        return NodeCounts(self.kind, self.in_size, self.out_size, n_steps, batch, in_events=n_in, **fields)
 
     @functools.cached_property
     def in_size(self) -> int:
@@ -115,14 +115,10 @@ class Projection(Op):
         if effective is None:
             per_input = np.bincount(ev.idx, minlength=self.in_size)
             effective = int(per_input @ self.nnz_fanout)
-        c = self._counts(len(ev), n_steps, batch)
-        c.binary_input = ev.binary
-        if ev.binary:
-            c.synops = effective
-        else:
-            c.macs = effective
-        c.synops_dense = self.dense_fanout * n_steps * batch
-        return c
+        dense = self.dense_fanout * n_steps * batch
+        if ev.val is None:  # binary
+            return self._counts(len(ev.idx), n_steps, batch, synops=effective, synops_dense=dense, binary_input=True)
+        return self._counts(len(ev.idx), n_steps, batch, macs=effective, synops_dense=dense, binary_input=False)
 
 
 class DenseOp(Projection):
@@ -141,11 +137,9 @@ class DenseOp(Projection):
         synops = None
         frames = ev.n_steps * ev.batch
         if backend == "numba":
-            from neuro.engine import kernels
-
             out = np.zeros((frames, self.wt.shape[1]), self.dtype)
             val, weighted = _values(ev, self.dtype)
-            synops = kernels.dense_events(ev.ptr, ev.idx, val, weighted, self.wt, self.nnz_fanout, out)
+            synops = compiled_kernels().dense_events(ev.ptr, ev.idx, val, weighted, self.wt, self.nnz_fanout, out)
         elif backend == "cuda":
             from neuro.engine.cuda import arrays
             from neuro.engine.cuda import kernels as cuda_kernels
@@ -225,11 +219,9 @@ class ConvOp(Projection):
         frames = ev.n_steps * ev.batch
         c_out, ho, wo = self.out2
         if backend == "numba":
-            from neuro.engine import kernels
-
             val, weighted = _values(ev, self.dtype)
             out = np.empty((frames, c_out, ho, wo), self.dtype)
-            synops = kernels.conv_events(
+            synops = compiled_kernels().conv_events(
                 ev.ptr, ev.idx, val, weighted, self.wk, self.wrow, self.cin_g, self.cyx, self.geometry, self.nnz_fanout,
                 self.bias, out,
             )  # fmt: skip
@@ -307,10 +299,8 @@ class PoolOp(Op):
         return Step(out, self.counts(signal, n_steps, batch))
 
     def _events(self, ev: Events) -> Events:
-        from neuro.engine import kernels
-
         val, weighted = _values(ev, self.dtype)
-        ptr, idx, val, binary = kernels.pool_events(
+        ptr, idx, val, binary = compiled_kernels().pool_events(
             ev.ptr, ev.idx, val, weighted, self.tptr, self.tidx, self.out_size, self.dtype.type(self.scale)
         )
         return Events(ptr, idx, None if binary else val, ev.n_steps, ev.batch, self.out_shape)
@@ -363,10 +353,8 @@ class SparseOp(Projection):
         frames = ev.n_steps * ev.batch
         out = np.zeros((frames, self.node.shape[0]), self.dtype)
         if backend == "numba":
-            from neuro.engine import kernels
-
             val, weighted = _values(ev, self.dtype)
-            synops = kernels.sparse_events(
+            synops = compiled_kernels().sparse_events(
                 ev.ptr, ev.idx, val, weighted, self.indptr, self.indices, self.weights, self.delay_steps, ev.batch,
                 self.nnz_fanout, out,
             )  # fmt: skip
@@ -472,11 +460,9 @@ class NeuronOp(Op):
 
     def finish_counts(self, out: Events, n_in: int, active: int, n_steps: int, batch: int) -> NodeCounts:
         """The counts from the loop's tallies: non-zero input entries, active updates."""
-        c = self._counts(n_in, n_steps, batch)
-        c.out_spikes = round(out.total()) if self.model.spiking else 0
-        c.updates_active = active
-        c.updates_idle = n_steps * batch * self.n - active
-        return c
+        spikes = round(out.total()) if self.model.spiking else 0
+        idle = n_steps * batch * self.n - active
+        return self._counts(n_in, n_steps, batch, out_spikes=spikes, updates_active=active, updates_idle=idle)
 
 
 def make_op(

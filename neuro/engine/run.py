@@ -198,22 +198,25 @@ def run(
         if name not in graph.nodes:
             raise SimulationInputError(f"monitor names unknown node {name!r}", "monitors")
     preds, graph_inputs = _wiring(graph)
-    feeds = inputs if isinstance(inputs, Mapping) else {n: inputs for n in graph_inputs[:1]}
-    if not isinstance(inputs, Mapping) and len(graph_inputs) != 1:
-        raise GraphError(f"the graph has Input nodes {graph_inputs}; pass inputs as a dict by name")
     signals: dict[str, Signal] = {}
-    for name in graph_inputs:
-        if name not in feeds:
-            raise SimulationInputError(f"no input given for Input node {name!r}", "inputs")
-        signals[name] = to_events(feeds[name], tuple(graph.shapes[name]), dt, n_steps, backend)
-    extra = set(feeds) - set(graph_inputs)
-    if extra:
-        raise GraphError(f"inputs name nodes that are not Input nodes: {sorted(extra)}")
+    if isinstance(inputs, Mapping):
+        for name in graph_inputs:
+            if name not in inputs:
+                raise SimulationInputError(f"no input given for Input node {name!r}", "inputs")
+            signals[name] = to_events(inputs[name], tuple(graph.shapes[name]), dt, n_steps, backend)
+        extra = set(inputs) - set(graph_inputs)
+        if extra:
+            raise GraphError(f"inputs name nodes that are not Input nodes: {sorted(extra)}")
+    elif len(graph_inputs) != 1:
+        raise GraphError(f"the graph has Input nodes {graph_inputs}; pass inputs as a dict by name")
+    else:
+        name = graph_inputs[0]
+        signals[name] = to_events(inputs, tuple(graph.shapes[name]), dt, n_steps, backend)
     frames = {(s.n_steps, s.batch) for s in signals.values() if isinstance(s, Events)}
     if len(frames) != 1:
         raise SimulationInputError(f"inputs disagree on (steps, batch): {sorted(frames)}", "inputs")
     steps, batch = frames.pop()
-    plastic = list(plasticity or {})
+    plastic = tuple(plasticity or ())
     for name in plastic:
         if name not in graph.nodes:
             raise SimulationInputError(f"plasticity names unknown node {name!r}", "plasticity")
@@ -223,17 +226,16 @@ def run(
     ops = _prepared(graph, dt, dtype, method)
     fused = _fused(graph, dt, dtype, method) if backend == "numba" else {}
     done: set[str] = set()
-    for unit, is_block in _cached_units(graph, tuple(plastic)):
-        if is_block:
-            _run_block(graph, unit, signals, result, dt, backend, dtype, method, monitors, plasticity or {})
+    for name, block, is_output in _schedule(graph, plastic):
+        if block is not None:
+            _run_block(graph, block, signals, result, dt, backend, dtype, method, monitors, plasticity or {})
             continue
-        name = unit[0]
-        node = graph.nodes[name]
-        if isinstance(node, ir.Input) or name in done:
+        if name in done:
             continue
-        incoming = _sum([signals[p] for p in preds[name]], dtype)
+        sources = preds[name]
+        incoming = signals[sources[0]] if len(sources) == 1 else _sum([signals[p] for p in sources], dtype)
         group = fused.get(name)
-        if group is not None and not any(n in monitors for n in group.names):
+        if group is not None and not (monitors and any(n in monitors for n in group.names)):
             for member, step in zip(group.names, group.step(as_events(incoming, backend), steps, batch), strict=True):
                 if step.out is not None:
                     signals[member] = step.out
@@ -242,16 +244,17 @@ def run(
                 result.nodes_run.append(member)
             done.update(group.names)
             continue
-        if isinstance(node, ir.Output):
+        if is_output:
             result.outputs[name] = as_dense(incoming, dtype, backend)
             continue
         op = ops[name]
         record: tuple[str, ...] = ()
-        if name in monitors:
+        if monitors and name in monitors:
             fields = op.model.state._fields if isinstance(op, NeuronOp) else ()
             unknown = set(monitors[name]) - set(fields)
             if unknown:
-                raise SimulationInputError(f"{name!r} ({node.node_type}) has no state fields {sorted(unknown)}", "monitors")
+                node_type = graph.nodes[name].node_type
+                raise SimulationInputError(f"{name!r} ({node_type}) has no state fields {sorted(unknown)}", "monitors")
             record = tuple(monitors[name])
         step = op.step(incoming, backend, steps, batch, record)
         signals[name] = step.out
@@ -282,14 +285,25 @@ def _wiring(graph: ir.Graph) -> tuple[dict[str, list[str]], list[str]]:
     return _WIRING[graph]
 
 
-_UNITS: weakref.WeakKeyDictionary[ir.Graph, dict[tuple[str, ...], list[tuple[list[str], bool]]]] = weakref.WeakKeyDictionary()
+_SCHEDULES: weakref.WeakKeyDictionary[ir.Graph, dict[tuple[str, ...], list[tuple[str, list[str] | None, bool]]]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
-def _cached_units(graph: ir.Graph, plastic: tuple[str, ...]) -> list[tuple[list[str], bool]]:
-    """:func:`_units`, computed once per graph (graphs are immutable)."""
-    per_graph = _UNITS.setdefault(graph, {})
+def _schedule(graph: ir.Graph, plastic: tuple[str, ...]) -> list[tuple[str, list[str] | None, bool]]:
+    """The units of :func:`_units` as run() takes them, found once per graph (graphs are
+    immutable): ``(name, None, is_output)`` for a single node (Input nodes left out: their
+    signals are the inputs), ``("", members, False)`` for a block."""
+    per_graph = _SCHEDULES.setdefault(graph, {})
     if plastic not in per_graph:
-        per_graph[plastic] = _units(graph, plastic)
+        schedule: list[tuple[str, list[str] | None, bool]] = []
+        for unit, is_block in _units(graph, plastic):
+            node = graph.nodes[unit[0]]
+            if is_block:
+                schedule.append(("", unit, False))
+            elif not isinstance(node, ir.Input):
+                schedule.append((unit[0], None, isinstance(node, ir.Output)))
+        per_graph[plastic] = schedule
     return per_graph[plastic]
 
 

@@ -9,6 +9,7 @@ what is active; neuron populations consume dense ``(T, B, N)`` input currents.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -16,6 +17,15 @@ from typing import Any
 import numpy as np
 
 Shape = tuple[int, ...]
+
+
+@functools.cache
+def compiled_kernels() -> Any:
+    """:mod:`neuro.engine.kernels`, imported at the first call (so numba is imported only when
+    the ``numba`` backend runs; a call costs less than an import statement)."""
+    from neuro.engine import kernels
+
+    return kernels
 
 
 @dataclass(frozen=True, eq=False)
@@ -36,6 +46,13 @@ class Events:
     n_steps: int
     batch: int
     shape: Shape
+
+    def __init__(self, ptr: np.ndarray, idx: np.ndarray, val: np.ndarray | None, n_steps: int, batch: int, shape: Shape):
+        # the fields written straight into the instance dict: the generated frozen __init__
+        # (object.__setattr__ per field) costs twice as much, and the engine makes several
+        # Events per run
+        d = self.__dict__
+        d["ptr"], d["idx"], d["val"], d["n_steps"], d["batch"], d["shape"] = ptr, idx, val, n_steps, batch, shape
 
     @property
     def size(self) -> int:
@@ -71,10 +88,8 @@ class Events:
         """The ``(T, B, *shape)`` array; ``compiled``: written by the ``numba`` backend's kernel."""
         out = np.zeros((self.n_steps * self.batch, self.size), dtype)
         if compiled:
-            from neuro.engine.kernels import events_to_dense
-
             val = np.ones(1, dtype) if self.val is None else np.ascontiguousarray(self.val)
-            events_to_dense(self.ptr, self.idx, val, self.val is not None, out)
+            compiled_kernels().events_to_dense(self.ptr, self.idx, val, self.val is not None, out)
         else:
             out[self.frame_of_entries(), self.idx] = self.values(dtype)
         return out.reshape(self.n_steps, self.batch, *self.shape)
@@ -96,9 +111,7 @@ class Events:
         n_steps, batch = x.shape[:2]
         flat = x.reshape(n_steps * batch, -1)
         if compiled:
-            from neuro.engine.kernels import dense_to_events
-
-            ptr, idx, val, binary = dense_to_events(np.ascontiguousarray(flat))
+            ptr, idx, val, binary = compiled_kernels().dense_to_events(np.ascontiguousarray(flat))
             return cls(ptr, idx, None if binary else val, n_steps, batch, tuple(x.shape[2:]))
         frame, idx = np.nonzero(flat)
         val = flat[frame, idx]
