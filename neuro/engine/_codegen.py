@@ -20,25 +20,31 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from neuro.core.io import atomic_write_text, cache_dir
 
 _LOADED: dict[str, types.ModuleType] = {}
 
 
 def function_sources(functions: Iterable[Callable[..., Any]]) -> str:
-    """The source of each function and of the plain Python functions it calls, recursively."""
+    """The source of each function and of the plain Python functions it calls, recursively (and
+    the bytes of the numpy arrays they read as globals, which Numba compiles in as constants)."""
     seen: dict[Callable[..., Any], str] = {}
+    arrays: list[str] = []
     todo = list(functions)
     while todo:
         fn = todo.pop()
-        if fn in seen or not isinstance(fn, types.FunctionType):
+        if isinstance(fn, np.ndarray):
+            arrays.append(f"{fn.dtype.str}{fn.shape}{fn.tobytes().hex()}")
+        if not isinstance(fn, types.FunctionType) or fn in seen:
             continue
         try:
             seen[fn] = inspect.getsource(fn)
         except (OSError, TypeError):
             seen[fn] = fn.__code__.co_code.hex()
         todo.extend(fn.__globals__.get(n) for n in fn.__code__.co_names)  # type: ignore[misc]
-    return "\n".join(sorted(seen.values()))
+    return "\n".join(sorted(seen.values()) + sorted(set(arrays)))
 
 
 def generated_dir() -> Path:

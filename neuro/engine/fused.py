@@ -45,9 +45,8 @@ import numpy as np
 
 from neuro.core.neurons import MODELS
 from neuro.engine._scalar import typed_update
-from numba.cpython.unsafe.numbers import trailing_zeros
 
-from neuro.engine.kernels import conv_scatter, nonzero_mask16, pool_emit
+from neuro.engine.kernels import conv_scatter, nonzero_list, pool_emit
 
 '''
     + MODEL_PROLOGUE
@@ -73,6 +72,7 @@ def run(ptr, idx, val, weighted, n_steps, batch, wk, wrow, cin_g, cyx, geometry,
     scratch = np.zeros(n, bias_cl.dtype)
     zrow = np.zeros(n, bias_cl.dtype)
     hw = ho * wo
+    frame = np.empty(n + 8, np.int32)
     bucket = np.empty(n, np.int32)  # channel c's spikes of the frame: bucket[c * hw:c * hw + cnt[c]]
     bval = np.empty(n, bias_cl.dtype)
     cnt = np.zeros(c_out, np.int64)
@@ -90,7 +90,6 @@ def run(ptr, idx, val, weighted, n_steps, batch, wk, wrow, cin_g, cyx, geometry,
     n_in = 0
     n_ones = 0
     p_ones = 0
-    n16 = n - n % 16
     for t in range(n_steps):
         for b in range(batch):
             f = t * batch + b
@@ -105,19 +104,13 @@ def run(ptr, idx, val, weighted, n_steps, batch, wk, wrow, cin_g, cyx, geometry,
                 scratch[i] = 0
 """
     + COUNTED_UPDATE
-    + """            s = 0
-            # the spikes in index order (channels-last), 16 neurons at a time as a bit mask,
-            # set bits visited: each into its channel's bucket, where positions increase, and
-            # into its pooling windows (a window lies in one channel, so it sums its inputs in
-            # the channel-major order of the node-by-node path)
-            for i0 in range(0, n16, 16):
-                mask = nonzero_mask16(zrow, i0)
-                while mask != 0:
-                    i = i0 + trailing_zeros(mask)
-                    mask &= mask - 1
-{take}
-            for i in range(n16, n):
-                if zrow[i] != 0:
+    + """            # the spikes in index order (channels-last), listed without a branch per neuron, then
+            # each into its channel's bucket, where positions increase, and into its pooling
+            # windows (a window lies in one channel, so it sums its inputs in the channel-major
+            # order of the node-by-node path)
+            s = nonzero_list(zrow, n, frame)
+            for q in range(s):
+                i = frame[q]
 {take}
             # the buckets, channel after channel: the frame's spikes in channel-major order
             if k + s > sidx.shape[0]:
@@ -141,16 +134,15 @@ def run(ptr, idx, val, weighted, n_steps, batch, wk, wrow, cin_g, cyx, geometry,
 """
 )
 
-_TAKE = """                    a = zrow[i]
-                    j = perm[i]
-                    q = chan[i] * hw + cnt[chan[i]]
-                    bucket[q] = j
-                    bval[q] = a
-                    cnt[chan[i]] += 1
-                    s += 1
-                    n_ones += 1 if a == 1 else 0
-                    for w in range(tptr[i], tptr[i + 1]):
-                        pooled[tidx[w]] += a"""
+_TAKE = """                a = zrow[i]
+                j = perm[i]
+                q = chan[i] * hw + cnt[chan[i]]
+                bucket[q] = j
+                bval[q] = a
+                cnt[chan[i]] += 1
+                n_ones += 1 if a == 1 else 0
+                for w in range(tptr[i], tptr[i + 1]):
+                    pooled[tidx[w]] += a"""
 """Spike ``i`` (channels-last index) of the frame, value ``a``: into its channel's bucket (its
 channel-major index ``j``) and its pooling windows."""
 
@@ -177,7 +169,8 @@ def _module(model: NeuronModel, uniform: tuple[bool, ...], dtype: str, conv: tup
     )
     from neuro.engine import kernels  # numba only when the numba backend runs
 
-    helpers = [kernels._nonzero_mask, kernels.conv_scatter.py_func, kernels.add_rows.py_func, kernels.pool_emit.py_func]
+    helpers = [kernels._nonzero_mask, kernels._axpy, kernels.iadd8._defn, kernels.nonzero_list.py_func]
+    helpers += [kernels.conv_scatter.py_func, kernels.add_rows.py_func, kernels.pool_emit.py_func]
     tag = "".join("u" if u else "a" for u in uniform) + "_{}x{}x{}{}".format(*conv[:3], "c" if conv[3] else "")
     return load_generated(source, f"fused_{model.name.lower()}_{tag}", depends_on=[model.update, *DEPENDS_ON, *helpers])
 
