@@ -11,7 +11,7 @@ import pytest
 
 from neuro import ir
 from neuro.core.errors import ShapeError
-from neuro.engine.kernels import axpy4, axpy8
+from neuro.engine.kernels import axpy4, axpy8, nonzero_list
 from neuro.engine.ops import make_op
 from neuro.engine.signals import Events
 
@@ -131,3 +131,27 @@ def test_compiled_to_dense_is_the_numpy_one(dtype):
         compiled = ev.to_dense(dtype, compiled=True)
         assert compiled.dtype == dtype
         np.testing.assert_array_equal(compiled, ev.to_dense(dtype))
+
+
+@numba.njit
+def _list_nonzero(x, n, out):
+    return nonzero_list(x, n, out)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n", [0, 5, 16, 37, 256, 1001])
+def test_nonzero_list_is_flatnonzero(dtype, n):
+    """Every density, NaN counted as non-zero, lengths that are not a multiple of 16, entries past
+    ``n`` ignored; the slack of ``out`` beyond the count is the only scratch written."""
+    rng = np.random.default_rng(n)
+    for density in (0.0, 0.03, 0.5, 1.0):
+        x = np.where(rng.random(n + 7) < density, rng.standard_normal(n + 7), 0).astype(dtype)
+        if n > 3:
+            x[3] = np.nan
+        x[n:] = 1  # beyond n: must not be listed
+        out = np.full(n + 8 + 4, -7, np.int32)
+        s = _list_nonzero(x, n, out)
+        expected = np.flatnonzero(x[:n] != 0)
+        assert s == len(expected)
+        np.testing.assert_array_equal(out[:s], expected)
+        assert np.all(out[n + 8 :] == -7)
