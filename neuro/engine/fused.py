@@ -123,8 +123,8 @@ def run(ptr, idx, val, weighted, n_steps, batch, wk, wrow, cin_g, cyx, geometry,
                 k += cnt[c]
                 cnt[c] = 0
             if n_pool > 0 and s > 0:
-                if m + n_pool > pidx.shape[0]:
-                    pidx, pval = grow(pidx, pval, m, m + n_pool)
+                if m + n_pool + 8 > pidx.shape[0]:
+                    pidx, pval = grow(pidx, pval, m, m + n_pool + 8)
                 m, ones = pool_emit(pooled, scale, pidx, pval, m)
                 p_ones += ones
             sptr[f + 1] = k

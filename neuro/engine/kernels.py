@@ -28,7 +28,6 @@ import numba
 import numpy as np
 from llvmlite import ir as llir
 from numba import types
-from numba.cpython.unsafe.numbers import trailing_zeros
 from numba.extending import intrinsic
 
 # Explicit vector operations. Numba's loop vectoriser leaves short runs (the few dozen
@@ -174,32 +173,20 @@ def dense_to_events(x):  # pragma: no cover - compiled
     for j in range(n_frames * n):  # a vectorised count first, to size the output
         count += 1 if flat[j] != 0 else 0
     ptr = np.zeros(n_frames + 1, np.int64)
-    idx = np.empty(count, np.int32)
+    idx = np.empty(count + 8, np.int32)  # nonzero_list's slack
     val = np.empty(count, x.dtype)
     n_ones = 0
     k = 0
-    n16 = n - n % 16
     for f in range(n_frames):
         base = f * n
-        for i0 in range(0, n16, 16):  # 16 entries at a time as a bit mask, set bits visited
-            mask = nonzero_mask16(flat, base + i0)
-            while mask != 0:
-                i = i0 + trailing_zeros(mask)
-                mask &= mask - 1
-                v = flat[base + i]
-                idx[k] = i
-                val[k] = v
-                n_ones += 1 if v == 1 else 0
-                k += 1
-        for i in range(n16, n):
-            v = flat[base + i]
-            if v != 0:
-                idx[k] = i
-                val[k] = v
-                n_ones += 1 if v == 1 else 0
-                k += 1
+        s = nonzero_list(flat[base : base + n], n, idx[k:])  # no branch per entry
+        for q in range(k, k + s):
+            v = flat[base + idx[q]]
+            val[q] = v
+            n_ones += 1 if v == 1 else 0
+        k += s
         ptr[f + 1] = k
-    return ptr, idx, val, n_ones == k
+    return ptr, idx[:k], val, n_ones == k
 
 
 @numba.njit(cache=True)
@@ -370,7 +357,7 @@ def pool_events(ptr, idx, val, weighted, tptr, tidx, n_out, scale):  # pragma: n
     windows = 0
     for j in range(tptr.shape[0] - 1):
         windows = max(windows, tptr[j + 1] - tptr[j])
-    cap = min(n_frames * n_out, idx.shape[0] * windows)
+    cap = min(n_frames * n_out, idx.shape[0] * windows) + 8  # pool_emit's slack
     optr = np.zeros(n_frames + 1, np.int64)
     oidx = np.empty(cap, np.int32)
     oval = np.empty(cap, val.dtype)
@@ -393,30 +380,19 @@ def pool_events(ptr, idx, val, weighted, tptr, tidx, n_out, scale):  # pragma: n
 def pool_emit(scratch, scale, oidx, oval, m):  # pragma: no cover
     """Append the non-zero window sums of ``scratch`` times ``scale`` to ``oidx``/``oval`` from
     entry ``m`` in increasing order and clear the scratch; returns the new ``m`` and how many
-    of the appended values are 1. ``oidx`` must have room for ``m + len(scratch)`` entries.
-    The scratch is read 16 entries at a time as a bit mask of its non-zero entries
-    (:func:`nonzero_mask16`), and only the set bits are visited."""
-    n_out = scratch.shape[0]
-    n16 = n_out - n_out % 16
+    of the appended values are 1. ``oidx`` must have room for ``m + len(scratch) + 8`` entries.
+    The non-zero sums are listed by :func:`nonzero_list` (no branch per entry), and only they
+    are visited."""
+    s = nonzero_list(scratch, scratch.shape[0], oidx[m:])
     n_ones = 0
-    for o0 in range(0, n16, 16):
-        mask = nonzero_mask16(scratch, o0)
-        while mask != 0:
-            o = o0 + trailing_zeros(mask)
-            mask &= mask - 1
-            v = scratch[o] * scale
-            oidx[m] = o
-            oval[m] = v
-            n_ones += 1 if v == 1 else 0
-            m += 1 if v != 0 else 0
-            scratch[o] = 0
-    for o in range(n16, n_out):
+    for q in range(m, m + s):
+        o = oidx[q]
         v = scratch[o] * scale
+        scratch[o] = 0
         oidx[m] = o
         oval[m] = v
         n_ones += 1 if v == 1 else 0
         m += 1 if v != 0 else 0
-        scratch[o] = 0
     return m, n_ones
 
 
