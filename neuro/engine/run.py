@@ -197,7 +197,8 @@ def run(
     for name in monitors:
         if name not in graph.nodes:
             raise SimulationInputError(f"monitor names unknown node {name!r}", "monitors")
-    preds, graph_inputs = _wiring(graph)
+    found = _per_graph(graph)
+    preds, graph_inputs = found.preds, found.inputs
     signals: dict[str, Signal] = {}
     if isinstance(inputs, Mapping):
         for name in graph_inputs:
@@ -226,7 +227,7 @@ def run(
     ops = _prepared(graph, dt, dtype, method)
     fused = _fused(graph, dt, dtype, method) if backend == "numba" else {}
     done: set[str] = set()
-    for name, block, is_output in _schedule(graph, plastic):
+    for name, block, is_output in _schedule(graph, found, plastic):
         if block is not None:
             _run_block(graph, block, signals, result, dt, backend, dtype, method, monitors, plasticity or {})
             continue
@@ -268,53 +269,62 @@ def _collect(op: Op, step: Step, result: Result) -> None:
     if isinstance(op, NeuronOp):
         if op.model.spiking:
             result.spikes[op.name] = step.out  # type: ignore[assignment]
-        result.state[op.name] = op.model.state(*(s.reshape(result.batch, *op.out_shape) for s in step.state or ()))
-        for f, tr in step.traces.items():
-            result.traces[(op.name, f)] = tr
+        shape = (result.batch, *op.out_shape)
+        result.state[op.name] = op.model.state(*[s.reshape(shape) for s in step.state or ()])
+        if step.traces:
+            for f, tr in step.traces.items():
+                result.traces[(op.name, f)] = tr
     elif isinstance(op, ThresholdOp):
         result.spikes[op.name] = step.out  # type: ignore[assignment]
 
 
-_WIRING: weakref.WeakKeyDictionary[ir.Graph, tuple[dict[str, list[str]], list[str]]] = weakref.WeakKeyDictionary()
+_Schedule = list[tuple[str, list[str] | None, bool]]
 
 
-def _wiring(graph: ir.Graph) -> tuple[dict[str, list[str]], list[str]]:
-    """The predecessors of every node and the Input nodes, found once per graph."""
-    if graph not in _WIRING:
-        _WIRING[graph] = ({n: graph.predecessors(n) for n in graph.nodes}, graph.inputs)
-    return _WIRING[graph]
+@dataclass
+class _PerGraph:
+    """What run() finds once per graph (graphs are immutable) and reuses: the predecessors of
+    every node, the Input nodes, and by settings the schedule, the ops and the fused groups."""
+
+    preds: dict[str, list[str]]
+    inputs: list[str]
+    schedules: dict[tuple[str, ...], _Schedule] = field(default_factory=dict)
+    prepared: dict[tuple[Any, ...], dict[str, Op]] = field(default_factory=dict)
+    fused: dict[tuple[Any, ...], dict[str, FusedConvOp]] = field(default_factory=dict)
 
 
-_SCHEDULES: weakref.WeakKeyDictionary[ir.Graph, dict[tuple[str, ...], list[tuple[str, list[str] | None, bool]]]] = (
-    weakref.WeakKeyDictionary()
-)
+_PER_GRAPH: weakref.WeakKeyDictionary[ir.Graph, _PerGraph] = weakref.WeakKeyDictionary()
 
 
-def _schedule(graph: ir.Graph, plastic: tuple[str, ...]) -> list[tuple[str, list[str] | None, bool]]:
-    """The units of :func:`_units` as run() takes them, found once per graph (graphs are
-    immutable): ``(name, None, is_output)`` for a single node (Input nodes left out: their
-    signals are the inputs), ``("", members, False)`` for a block."""
-    per_graph = _SCHEDULES.setdefault(graph, {})
-    if plastic not in per_graph:
-        schedule: list[tuple[str, list[str] | None, bool]] = []
+def _per_graph(graph: ir.Graph) -> _PerGraph:
+    found = _PER_GRAPH.get(graph)
+    if found is None:
+        found = _PER_GRAPH[graph] = _PerGraph({n: graph.predecessors(n) for n in graph.nodes}, graph.inputs)
+    return found
+
+
+def _schedule(graph: ir.Graph, found: _PerGraph, plastic: tuple[str, ...]) -> _Schedule:
+    """The units of :func:`_units` as run() takes them: ``(name, None, is_output)`` for a single
+    node (Input nodes left out: their signals are the inputs), ``("", members, False)`` for a
+    block. Found once per graph (``found``: its :func:`_per_graph`)."""
+    schedules = found.schedules
+    if plastic not in schedules:
+        schedule: _Schedule = []
         for unit, is_block in _units(graph, plastic):
             node = graph.nodes[unit[0]]
             if is_block:
                 schedule.append(("", unit, False))
             elif not isinstance(node, ir.Input):
                 schedule.append((unit[0], None, isinstance(node, ir.Output)))
-        per_graph[plastic] = schedule
-    return per_graph[plastic]
-
-
-_PREPARED: weakref.WeakKeyDictionary[ir.Graph, dict[tuple[Any, ...], dict[str, Op]]] = weakref.WeakKeyDictionary()
+        schedules[plastic] = schedule
+    return schedules[plastic]
 
 
 def _prepared(graph: ir.Graph, dt: float, dtype: Any, method: str) -> dict[str, Op]:
     """The ops of the feed-forward nodes, built once per graph and settings (weights laid out
     for the kernels, fan-out tables for the counts) and reused by later runs."""
-    per_graph = _PREPARED.setdefault(graph, {})
-    key = (dt, np.dtype(dtype).str, method)
+    per_graph = _per_graph(graph).prepared
+    key = (dt, np.dtype(dtype), method)
     if key not in per_graph:
         comps = {n for c in graph.recurrent_components() for n in c} | set(_stepped_alone(graph))
         per_graph[key] = {
@@ -325,16 +335,13 @@ def _prepared(graph: ir.Graph, dt: float, dtype: Any, method: str) -> dict[str, 
     return per_graph[key]
 
 
-_FUSED: weakref.WeakKeyDictionary[ir.Graph, dict[tuple[Any, ...], dict[str, FusedConvOp]]] = weakref.WeakKeyDictionary()
-
-
 def _fused(graph: ir.Graph, dt: float, dtype: Any, method: str) -> dict[str, FusedConvOp]:
     """Convolutions whose output goes only to a neuron population that has no other input,
     with that population and a pooling node it alone feeds: one compiled loop each on the
     ``numba`` backend (:mod:`neuro.engine.fused`), by the convolution's name. Found once per
     graph and settings."""
-    per_graph = _FUSED.setdefault(graph, {})
-    key = (dt, np.dtype(dtype).str, method)
+    per_graph = _per_graph(graph).fused
+    key = (dt, np.dtype(dtype), method)
     if key not in per_graph:
         ops = _prepared(graph, dt, dtype, method)
         groups = {}
