@@ -28,7 +28,7 @@ from dataclasses import asdict, dataclass, field
 FIELDS = ("in_events", "synops", "macs", "synops_dense", "out_spikes", "updates_active", "updates_idle")
 
 
-@dataclass
+@dataclass(slots=True)
 class NodeCounts:
     """The counts of one node (see the module docstring); integers summed over samples."""
 

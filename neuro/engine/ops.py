@@ -28,7 +28,7 @@ from neuro.engine.signals import Events, compiled_kernels
 Signal = Events | np.ndarray
 
 
-@dataclass
+@dataclass(slots=True)
 class Step:
     """What one op produced in a run: its output, its counts, and for neurons the final state
     (``(B, N)`` arrays, or ``(B, *shape)`` views) and the recorded traces."""
@@ -75,8 +75,8 @@ class Op:
         n_in = len(signal) if isinstance(signal, Events) else int(np.count_nonzero(signal))
         return self._counts(n_in, n_steps, batch)
 
-    def _counts(self, n_in: int, n_steps: int, batch: int, **fields: Any) -> NodeCounts:
-        return NodeCounts(self.kind, self.in_size, self.out_size, n_steps, batch, in_events=n_in, **fields)
+    def _counts(self, n_in: int, n_steps: int, batch: int) -> NodeCounts:
+        return NodeCounts(self.kind, self.in_size, self.out_size, n_steps, batch, in_events=n_in)
 
     @functools.cached_property
     def in_size(self) -> int:
@@ -115,10 +115,11 @@ class Projection(Op):
         if effective is None:
             per_input = np.bincount(ev.idx, minlength=self.in_size)
             effective = int(per_input @ self.nnz_fanout)
-        dense = self.dense_fanout * n_steps * batch
-        if ev.val is None:  # binary
-            return self._counts(len(ev.idx), n_steps, batch, synops=effective, synops_dense=dense, binary_input=True)
-        return self._counts(len(ev.idx), n_steps, batch, macs=effective, synops_dense=dense, binary_input=False)
+        binary = ev.val is None
+        return NodeCounts(
+            self.kind, self.in_size, self.out_size, n_steps, batch, in_events=len(ev.idx), synops=effective if binary else 0,
+            macs=0 if binary else effective, synops_dense=self.dense_fanout * n_steps * batch, binary_input=binary,
+        )  # fmt: skip
 
 
 class DenseOp(Projection):
@@ -460,9 +461,11 @@ class NeuronOp(Op):
 
     def finish_counts(self, out: Events, n_in: int, active: int, n_steps: int, batch: int) -> NodeCounts:
         """The counts from the loop's tallies: non-zero input entries, active updates."""
-        spikes = round(out.total()) if self.model.spiking else 0
-        idle = n_steps * batch * self.n - active
-        return self._counts(n_in, n_steps, batch, out_spikes=spikes, updates_active=active, updates_idle=idle)
+        return NodeCounts(
+            self.kind, self.in_size, self.out_size, n_steps, batch, in_events=n_in,
+            out_spikes=round(out.total()) if self.model.spiking else 0, updates_active=active,
+            updates_idle=n_steps * batch * self.n - active,
+        )  # fmt: skip
 
 
 def make_op(
