@@ -71,11 +71,9 @@ def run(ptr, idx, val, weighted, n_steps, batch, wk, wrow, cin_g, cyx, geometry,
     n_frames = n_steps * batch
     scratch = np.zeros(n, bias_cl.dtype)
     zrow = np.zeros(n, bias_cl.dtype)
-    hw = ho * wo
-    frame = np.empty(n + 8, np.int32)
-    bucket = np.empty(n, np.int32)  # channel c's spikes of the frame: bucket[c * hw:c * hw + cnt[c]]
-    bval = np.empty(n, bias_cl.dtype)
-    cnt = np.zeros(c_out, np.int64)
+    # unsigned tables and indices: no test for negative indices on the way
+    frame = np.empty(n + 8, np.uint32)
+    start = np.zeros(c_out, np.uint64)  # where the frame's next spike of each channel goes
     sptr = np.zeros(n_frames + 1, np.int64)
     sidx = np.empty(1024, np.int32)
     sval = np.empty(1024, bias_cl.dtype)
@@ -104,24 +102,25 @@ def run(ptr, idx, val, weighted, n_steps, batch, wk, wrow, cin_g, cyx, geometry,
                 scratch[i] = 0
 """
     + COUNTED_UPDATE
-    + """            # the spikes in index order (channels-last), listed without a branch per neuron, then
-            # each into its channel's bucket, where positions increase, and into its pooling
-            # windows (a window lies in one channel, so it sums its inputs in the channel-major
-            # order of the node-by-node path)
+    + """            # the spikes in index order (channels-last), listed without a branch per neuron; then
+            # counted by channel, and each put at its place in channel-major order (positions
+            # increasing within a channel) and added to its pooling windows (a window lies in one
+            # channel, so it sums its inputs in the channel-major order of the node-by-node path)
             s = nonzero_list(zrow, n, frame)
+            if k + s > sidx.shape[0]:
+                sidx, sval = grow(sidx, sval, k, k + s)
+            start[:] = 0
+            for q in range(s):
+                start[chan[frame[q]]] += 1
+            first = k
+            for c in range(c_out):
+                count = np.int64(start[c])
+                start[c] = first
+                first += count
             for q in range(s):
                 i = frame[q]
 {take}
-            # the buckets, channel after channel: the frame's spikes in channel-major order
-            if k + s > sidx.shape[0]:
-                sidx, sval = grow(sidx, sval, k, k + s)
-            for c in range(c_out):
-                q0 = c * hw
-                for q in range(cnt[c]):
-                    sidx[k + q] = bucket[q0 + q]
-                    sval[k + q] = bval[q0 + q]
-                k += cnt[c]
-                cnt[c] = 0
+            k += s
             if n_pool > 0 and s > 0:
                 if m + n_pool + 8 > pidx.shape[0]:
                     pidx, pval = grow(pidx, pval, m, m + n_pool + 8)
@@ -135,16 +134,16 @@ def run(ptr, idx, val, weighted, n_steps, batch, wk, wrow, cin_g, cyx, geometry,
 )
 
 _TAKE = """                a = zrow[i]
-                j = perm[i]
-                q = chan[i] * hw + cnt[chan[i]]
-                bucket[q] = j
-                bval[q] = a
-                cnt[chan[i]] += 1
+                c = chan[i]
+                slot = start[c]
+                start[c] = slot + np.uint64(1)
+                sidx[slot] = perm[i]
+                sval[slot] = a
                 n_ones += 1 if a == 1 else 0
                 for w in range(tptr[i], tptr[i + 1]):
                     pooled[tidx[w]] += a"""
-"""Spike ``i`` (channels-last index) of the frame, value ``a``: into its channel's bucket (its
-channel-major index ``j``) and its pooling windows."""
+"""Spike ``i`` (channels-last index) of the frame, value ``a``: at its place in the spike events
+(its channel-major index) and into its pooling windows."""
 
 
 @functools.cache
@@ -182,7 +181,7 @@ def _windows_by(order: np.ndarray, pool: PoolOp) -> tuple[np.ndarray, np.ndarray
     tptr = np.zeros(len(order) + 1, np.int64)
     np.cumsum(counts, out=tptr[1:])
     src = np.repeat(pool.tptr[order] - tptr[:-1], counts) + np.arange(tptr[-1])
-    return tptr, np.ascontiguousarray(pool.tidx[src])
+    return tptr.astype(np.uint64), pool.tidx[src].astype(np.uint32)  # unsigned: indices never tested for < 0
 
 
 def _uniform(a: np.ndarray) -> bool:
@@ -209,7 +208,7 @@ class FusedConvOp:
         self.sizes = (c_out, kh, kw, sy == sx == dy == dx == 1 and cout_g == c_out)
         cl = np.arange(neuron.n)
         chan = cl % c_out
-        self.chan = chan.astype(np.int32)  # channel of each channels-last index (a table: no division per spike)
+        self.chan = chan.astype(np.uint32)  # channel of each channels-last index (a table: no division per spike)
         self.perm = (chan * (ho * wo) + cl // c_out).astype(np.int32)  # channels-last index -> flat index
         self.bias_cl = np.ascontiguousarray(np.tile(conv.bias, ho * wo))
         self.coeffs = [np.ascontiguousarray(c[self.perm]) for c in neuron.coeffs]
@@ -217,7 +216,7 @@ class FusedConvOp:
         dtype = neuron.dtype
         self.scale = dtype.type(pool.scale if pool is not None else 1.0)
         # the pooling windows of each neuron by channels-last index (none without pooling)
-        no_windows = (np.zeros(neuron.n + 1, np.int64), np.zeros(0, np.int32))
+        no_windows = (np.zeros(neuron.n + 1, np.uint64), np.zeros(0, np.uint32))
         self.tptr, self.tidx = no_windows if pool is None else _windows_by(self.perm, pool)
         self.n_pool = pool.out_size if pool is not None else 0
         self._rest_cache: dict[int, list[np.ndarray]] = {}

@@ -99,8 +99,8 @@ def _nonzero_mask(width: int) -> Any:
 
 @intrinsic
 def iadd8(typingctx: Any, y: Any, i: Any, x: Any, j: Any, a: Any) -> Any:  # pragma: no cover - compiled
-    """``y[i:i + 8] = x[j:j + 8] + a`` (1-D C-contiguous int32 arrays, one vector operation)."""
-    if not (y.dtype == types.int32 and x.dtype == types.int32):
+    """``y[i:i + 8] = x[j:j + 8] + a`` (1-D C-contiguous int32 or uint32 arrays, one vector operation)."""
+    if not (y.dtype in (types.int32, types.uint32) and x.dtype in (types.int32, types.uint32)):
         return None
     sig = types.void(y, types.intp, x, types.intp, types.intp)
 
@@ -140,7 +140,7 @@ _BYTE_BITS = _BYTE_BITS.reshape(-1)  # row b: the set bits of byte value b in in
 @numba.njit(cache=True, forceinline=True)
 def nonzero_list(x, n, out):  # pragma: no cover - compiled
     """The indices of the non-zero entries of ``x[:n]`` (a 1-D C-contiguous float array; NaN
-    counts) in increasing order into the int32 ``out[:s]``; returns ``s``. ``out`` needs room for
+    counts) in increasing order into the int32 or uint32 ``out[:s]``; returns ``s``. ``out`` needs room for
     ``n + 8`` entries (the tail of the last write is scratch).
 
     Without a branch per entry or per set bit: 16 entries at a time as a bit mask, each byte of
