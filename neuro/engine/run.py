@@ -200,7 +200,7 @@ def run(
     found = _per_graph(graph)
     preds, graph_inputs = found.preds, found.inputs
     signals: dict[str, Signal] = {}
-    if isinstance(inputs, Mapping):
+    if not isinstance(inputs, np.ndarray) and isinstance(inputs, Mapping):  # (frames skip the ABC check)
         for name in graph_inputs:
             if name not in inputs:
                 raise SimulationInputError(f"no input given for Input node {name!r}", "inputs")
@@ -213,7 +213,7 @@ def run(
     else:
         name = graph_inputs[0]
         signals[name] = to_events(inputs, tuple(graph.shapes[name]), dt, n_steps, backend)
-    frames = {(s.n_steps, s.batch) for s in signals.values() if isinstance(s, Events)}
+    frames = {(s.n_steps, s.batch) for s in signals.values()}  # to_events gives Events
     if len(frames) != 1:
         raise SimulationInputError(f"inputs disagree on (steps, batch): {sorted(frames)}", "inputs")
     steps, batch = frames.pop()
