@@ -294,8 +294,8 @@ def conv_scatter(
     wflat = wrow.reshape(-1)
     kwc = kw * c_out
     synops = 0
-    for k in range(ptr[f], ptr[f + 1]):
-        j = idx[k]
+    for k in range(np.uint64(ptr[f]), np.uint64(ptr[f + 1])):  # unsigned: no test for negative indices
+        j = np.uint64(idx[k])
         synops += fanout[j]
         c, y, x = cyx[j, 0], cyx[j, 1], cyx[j, 2]
         a = val[k] if weighted else val[0]
