@@ -27,7 +27,7 @@ import numba
 import numpy as np
 
 from neuro.engine._codegen import load_generated
-from neuro.engine._scalar import DEPENDS_ON, SCALAR_OPS
+from neuro.engine._scalar import DEPENDS_ON, SCALAR_OPS, literal
 from neuro.engine.plasticity import depress, normalize_incoming, potentiate
 from neuro.engine.recurrent import BlockNode
 
@@ -146,7 +146,7 @@ def _neuron(w: _Writer, block: list[BlockNode], k: int, d: int) -> None:
     b = block[k]
     sf = b.model.state._fields
     xs = [f"k{k}_x{c}" for c in range(b.channels)]
-    args = [*xs, *(f"k{k}_s{j}r" for j in range(len(sf))), *(f"k{k}_c{j}" for j, c in enumerate(b.coeffs) if not _literal(c))]
+    args = [*xs, *(f"k{k}_s{j}r" for j in range(len(sf))), *(f"k{k}_c{j}" for j, c in enumerate(b.coeffs) if not literal(c))]
     args += [f"k{k}_tr{sf.index(fld)}[t, b]" for fld in b.record]
     w(d, f"k{k}_ns, n_in, n_act = step{k}({', '.join(args)}, k{k}_zb, k{k}_lst, k{k}_val)")
     w(d, f"c{k}_in += n_in")
@@ -189,9 +189,9 @@ def _neuron_step(block: list[BlockNode], k: int) -> str:
     xs = [f"x{c}" for c in range(b.channels)]
     inps = [f"inp{c}" for c in range(b.channels)]
     traced = [sf.index(fld) for fld in b.record]
-    args = [*inps, *(f"s{j}" for j in range(len(sf))), *(f"c{j}" for j, c in enumerate(b.coeffs) if not _literal(c))]
+    args = [*inps, *(f"s{j}" for j in range(len(sf))), *(f"c{j}" for j, c in enumerate(b.coeffs) if not literal(c))]
     args += [f"tr{j}" for j in traced] + ["zb", "lst", "val"]
-    coeffs = ", ".join(_literal(c) or (f"c{j}" if np.ndim(c) == 0 else f"c{j}[i]") for j, c in enumerate(b.coeffs))
+    coeffs = ", ".join(literal(c) or (f"c{j}" if np.ndim(c) == 0 else f"c{j}[i]") for j, c in enumerate(b.coeffs))
     x = xs[0] if b.channels == 1 else f"({', '.join(xs)})"
     lines = [
         '@numba.njit(cache=True, error_model="numpy")',
@@ -250,13 +250,6 @@ def _neuron_step(block: list[BlockNode], k: int) -> str:
         "    return nspk, n_in, n_act",
     ]
     return "\n".join(lines) + "\n"
-
-
-def _literal(c: Any) -> str:
-    """The source of a uniform coefficient equal to 0 or 1 (LLVM folds it), else ''."""
-    if np.ndim(c) == 0 and c in (0, 1):
-        return f"np.{np.asarray(c).dtype.name}({c.item()!r})"
-    return ""
 
 
 def _spike(w: _Writer, block: list[BlockNode], k: int, d: int) -> None:
@@ -409,7 +402,7 @@ def generate(block: list[BlockNode], dtype: np.dtype) -> tuple[str, list[str], l
             for j, s in enumerate(b.state):
                 w.arg(f"k{k}_s{j}", s)
             for j, c in enumerate(b.coeffs):
-                if not _literal(c):
+                if not literal(c):
                     w.arg(f"k{k}_c{j}", c)  # a scalar when uniform (see run_numba)
             w.arg(f"k{k}_zb", np.zeros(BLOCK, dtype))
             w.arg(f"k{k}_lst", np.zeros(b.n_out, np.int64))

@@ -64,6 +64,14 @@ update = typed_update(_MODEL.update, {dtype!r})
 model's ``update`` and the scalar ``ops`` (format fields: ``name``, the model, and ``dtype``)."""
 
 
+def literal(c: Any) -> str:
+    """The source of a scalar coefficient equal to 0 or 1, typed as it is (written into generated
+    loops, which the optimiser then folds: see :func:`_fast_jit`), else ''."""
+    if np.ndim(c) == 0 and c in (0, 1):
+        return f"np.{np.asarray(c).dtype.name}({c.item()!r})"
+    return ""
+
+
 def typed_update(fn: Callable[..., Any], dtype: str) -> Any:
     """``fn`` compiled for the generated loops (:func:`_fast_jit`), its float literals (and those
     of the helpers it calls) of type ``dtype``; float64 compiles ``fn`` as is."""

@@ -30,7 +30,7 @@ import numpy as np
 
 from neuro.core.neurons.model import NeuronModel
 from neuro.engine._codegen import load_generated
-from neuro.engine._scalar import DEPENDS_ON, MODEL_PROLOGUE
+from neuro.engine._scalar import DEPENDS_ON, MODEL_PROLOGUE, literal
 from neuro.engine.ops import ConvOp, NeuronOp, PoolOp, Step, _values
 from neuro.engine.populations import COUNTED_UPDATE
 from neuro.engine.signals import Events
@@ -147,8 +147,9 @@ _TAKE = """                a = zrow[i]
 
 
 @functools.cache
-def _module(model: NeuronModel, uniform: tuple[bool, ...], dtype: str, conv: tuple[int, int, int, bool]) -> Any:
-    """The generated loop for ``model`` in ``dtype``; ``uniform[k]``: coefficient ``k`` is one value;
+def _module(model: NeuronModel, kinds: tuple[str, ...], dtype: str, conv: tuple[int, int, int, bool]) -> Any:
+    """The generated loop for ``model`` in ``dtype``; ``kinds[k]``: coefficient ``k`` is an array
+    (``"a"``), one value (``"u"``) or a literal 0 or 1 (its source, see :func:`_kind`);
     ``conv``: the convolution's ``(C_out, kh, kw, contiguous)``, constants of the generated code
     (:func:`neuro.engine.kernels.conv_scatter` compiled for them)."""
     sf, cf = model.state._fields, model.coeffs._fields
@@ -158,7 +159,7 @@ def _module(model: NeuronModel, uniform: tuple[bool, ...], dtype: str, conv: tup
         state_args=", ".join(f"s_{f}" for f in sf),
         coeff_args=", ".join(f"c_{f}" for f in cf),
         state_items=", ".join(f"s_{f}[b, i]" for f in sf),
-        coeff_items=", ".join(f"c_{f}[0]" if u else f"c_{f}[i]" for f, u in zip(cf, uniform, strict=True)),
+        coeff_items=", ".join({"a": f"c_{f}[i]", "u": f"c_{f}[0]"}.get(k, k) for f, k in zip(cf, kinds, strict=True)),
         state_writeback="\n".join(f"                s_{f}[b, i] = state.{f}" for f in sf),
         take=_TAKE,
         c_out=conv[0],
@@ -170,7 +171,8 @@ def _module(model: NeuronModel, uniform: tuple[bool, ...], dtype: str, conv: tup
 
     helpers = [kernels._nonzero_mask, kernels._axpy, kernels.iadd8._defn, kernels.nonzero_list.py_func]
     helpers += [kernels.conv_scatter.py_func, kernels.add_rows.py_func, kernels.pool_emit.py_func]
-    tag = "".join("u" if u else "a" for u in uniform) + "_{}x{}x{}{}".format(*conv[:3], "c" if conv[3] else "")
+    tag = "".join(k if k in ("a", "u") else "l" for k in kinds)  # l: a literal (the digest tells which)
+    tag += "_{}x{}x{}{}".format(*conv[:3], "c" if conv[3] else "")
     return load_generated(source, f"fused_{model.name.lower()}_{tag}", depends_on=[model.update, *DEPENDS_ON, *helpers])
 
 
@@ -182,6 +184,15 @@ def _windows_by(order: np.ndarray, pool: PoolOp) -> tuple[np.ndarray, np.ndarray
     np.cumsum(counts, out=tptr[1:])
     src = np.repeat(pool.tptr[order] - tptr[:-1], counts) + np.arange(tptr[-1])
     return tptr.astype(np.uint64), pool.tidx[src].astype(np.uint32)  # unsigned: indices never tested for < 0
+
+
+def _kind(a: np.ndarray) -> str:
+    """How the generated loop reads coefficient array ``a``: ``"a"`` per neuron, ``"u"`` one value
+    for all (hoisted out of the loop), or, for one value 0 or 1, as a literal the optimiser folds
+    (the reset strategy's ``reset_keep`` and ``reset_subtract``, a zero leak)."""
+    if not _uniform(a):
+        return "a"
+    return literal(a[0]) or "u"
 
 
 def _uniform(a: np.ndarray) -> bool:
@@ -212,7 +223,7 @@ class FusedConvOp:
         self.perm = (chan * (ho * wo) + cl // c_out).astype(np.int32)  # channels-last index -> flat index
         self.bias_cl = np.ascontiguousarray(np.tile(conv.bias, ho * wo))
         self.coeffs = [np.ascontiguousarray(c[self.perm]) for c in neuron.coeffs]
-        self.uniform = tuple(_uniform(c) for c in self.coeffs)
+        self.kinds = tuple(_kind(c) for c in self.coeffs)
         dtype = neuron.dtype
         self.scale = dtype.type(pool.scale if pool is not None else 1.0)
         # the pooling windows of each neuron by channels-last index (none without pooling)
@@ -234,7 +245,7 @@ class FusedConvOp:
         reads it), the population and the pooling node, in that order."""
         conv, neuron, pool = self.conv, self.neuron, self.pool
         if self._run is None:
-            self._run = _module(neuron.model, self.uniform, neuron.dtype.name, self.sizes).run
+            self._run = _module(neuron.model, self.kinds, neuron.dtype.name, self.sizes).run
         state = self._rest(batch)
         val, weighted = (self._one, False) if ev.val is None else _values(ev, neuron.dtype)
         sptr, sidx, sval, sbin, pptr, pidx, pval, pbin, synops, active, n_in = self._run(
