@@ -224,7 +224,7 @@ def run(
 
     counts = Counts()
     result = Result({}, {}, counts, {}, {}, {}, dt, steps, batch, backend)
-    ops = _prepared(graph, dt, dtype, method)
+    ops = found.prepared.get((dt, dtype, method)) or _prepared(graph, dt, dtype, method)
     fused = _fused(graph, dt, dtype, method) if backend == "numba" else {}
     done: set[str] = set()
     for name, block, is_output in _schedule(graph, found, plastic):
@@ -270,7 +270,7 @@ def _collect(op: Op, step: Step, result: Result) -> None:
         if op.model.spiking:
             result.spikes[op.name] = step.out  # type: ignore[assignment]
         shape = (result.batch, *op.out_shape)
-        result.state[op.name] = op.model.state(*[s.reshape(shape) for s in step.state or ()])
+        result.state[op.name] = op.model.state(*[s if s.shape == shape else s.reshape(shape) for s in step.state or ()])
         if step.traces:
             for f, tr in step.traces.items():
                 result.traces[(op.name, f)] = tr
@@ -324,7 +324,7 @@ def _prepared(graph: ir.Graph, dt: float, dtype: Any, method: str) -> dict[str, 
     """The ops of the feed-forward nodes, built once per graph and settings (weights laid out
     for the kernels, fan-out tables for the counts) and reused by later runs."""
     per_graph = _per_graph(graph).prepared
-    key = (dt, np.dtype(dtype), method)
+    key = (dt, np.dtype(dtype), method)  # run() looks this key up itself first
     if key not in per_graph:
         comps = {n for c in graph.recurrent_components() for n in c} | set(_stepped_alone(graph))
         per_graph[key] = {
