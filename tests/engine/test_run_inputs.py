@@ -179,3 +179,33 @@ def test_several_inputs_errors(rng):
     with pytest.raises(GraphError, match="not Input nodes"):
         run(single, {"input_0": xa, "b": xb})
     np.testing.assert_array_equal(run(single, {"input_0": xa}).output(), xa)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_final_states_have_the_node_shape_and_belong_to_their_run(backend, rng):
+    """The final state of every population is ``(B, *shape)`` per field (fused conv groups and
+    plain populations alike), and writing into one run's state changes no later run."""
+    nodes = [
+        ir.Input(shape=(2, 6, 6)),
+        ir.Conv2d(rng.normal(0.5, 0.5, (3, 2, 3, 3)), bias=np.zeros(3)),
+        ir.LIF(tau=0.005, v_threshold=0.3),
+        ir.SumPool2d((2, 2), (2, 2)),
+        ir.Flatten(),
+        ir.Affine(rng.normal(0, 1, (4, 12)), np.zeros(4)),
+        ir.LI(tau=0.02),
+        ir.Output(),
+    ]
+    graph = ir.Graph.sequential(*nodes, metadata={"dt": 1e-3})
+    x = (rng.random((5, 3, 2, 6, 6)) < 0.4).astype(np.float32)
+    first = run(graph, x, backend=backend)
+    for name in ("lif_2", "li_6"):
+        for value in first.state[name]:
+            assert value.shape == (3, *graph.shapes[name])
+    expected = {name: [np.array(v) for v in first.state[name]] for name in first.state}
+    for value in (*first.state["lif_2"], *first.state["li_6"]):
+        value[...] = 99.0
+    second = run(graph, x, backend=backend)
+    for name, values in expected.items():
+        for got, want in zip(second.state[name], values, strict=True):
+            np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(second.output(), first.output())
