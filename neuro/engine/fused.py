@@ -106,7 +106,7 @@ def run(ptr, idx, val, weighted, n_steps, batch, wk, wrow, cin_g, cyx, geometry,
             # counted by channel, and each put at its place in channel-major order (positions
             # increasing within a channel) and added to its pooling windows (a window lies in one
             # channel, so it sums its inputs in the channel-major order of the node-by-node path)
-            s = nonzero_list(zrow, n, frame)
+            s = nonzero_list(zrow, 0, n, frame, 0)
             if k + s > sidx.shape[0]:
                 sidx, sval = grow(sidx, sval, k, k + s)
             start[:] = 0

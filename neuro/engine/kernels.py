@@ -138,17 +138,17 @@ _BYTE_BITS = _BYTE_BITS.reshape(-1)  # row b: the set bits of byte value b in in
 
 
 @numba.njit(cache=True, forceinline=True)
-def nonzero_list(x, n, out):  # pragma: no cover - compiled
-    """The indices of the non-zero entries of ``x[:n]`` (a 1-D C-contiguous float array; NaN
-    counts) in increasing order into the int32 or uint32 ``out[:s]``; returns ``s``. ``out`` needs room for
-    ``n + 8`` entries (the tail of the last write is scratch).
+def nonzero_list(x, start, stop, out, s):  # pragma: no cover - compiled
+    """Append the indices of the non-zero entries of ``x[start:stop]`` (a 1-D C-contiguous float
+    array; NaN counts) in increasing order to the int32 or uint32 ``out`` from entry ``s``;
+    returns the new ``s``. ``out`` needs room for ``s + (stop - start) + 8`` entries (the tail of
+    the last write is scratch).
 
     Without a branch per entry or per set bit: 16 entries at a time as a bit mask, each byte of
     it turned into its indices by a table row and one 8-wide vector store (:func:`iadd8`), the
     write position advanced by the byte's number of set bits."""
-    s = 0
-    n16 = n - n % 16
-    for i0 in range(0, n16, 16):
+    end16 = stop - (stop - start) % 16
+    for i0 in range(start, end16, 16):
         mask = nonzero_mask16(x, i0)
         lo = mask & 255
         iadd8(out, s, _BYTE_BITS, lo * 8, i0)
@@ -156,7 +156,7 @@ def nonzero_list(x, n, out):  # pragma: no cover - compiled
         hi = mask >> 8
         iadd8(out, s, _BYTE_BITS, hi * 8, i0 + 8)
         s += _BYTE_COUNT[hi]
-    for i in range(n16, n):
+    for i in range(end16, stop):
         out[s] = i
         s += 1 if x[i] != 0 else 0
     return s
@@ -179,7 +179,7 @@ def dense_to_events(x):  # pragma: no cover - compiled
     k = 0
     for f in range(n_frames):
         base = f * n
-        s = nonzero_list(flat[base : base + n], n, idx[k:])  # no branch per entry
+        s = nonzero_list(flat[base : base + n], 0, n, idx[k:], 0)  # no branch per entry
         for q in range(k, k + s):
             v = flat[base + idx[q]]
             val[q] = v
@@ -383,7 +383,7 @@ def pool_emit(scratch, scale, oidx, oval, m):  # pragma: no cover
     of the appended values are 1. ``oidx`` must have room for ``m + len(scratch) + 8`` entries.
     The non-zero sums are listed by :func:`nonzero_list` (no branch per entry), and only they
     are visited."""
-    s = nonzero_list(scratch, scratch.shape[0], oidx[m:])
+    s = nonzero_list(scratch, 0, scratch.shape[0], oidx[m:], 0)
     n_ones = 0
     for q in range(m, m + s):
         o = oidx[q]

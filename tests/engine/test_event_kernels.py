@@ -135,7 +135,7 @@ def test_compiled_to_dense_is_the_numpy_one(dtype):
 
 @numba.njit
 def _list_nonzero(x, n, out):
-    return nonzero_list(x, n, out)
+    return nonzero_list(x, 0, n, out, 0)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -155,3 +155,16 @@ def test_nonzero_list_is_flatnonzero(dtype, n):
         assert s == len(expected)
         np.testing.assert_array_equal(out[:s], expected)
         assert np.all(out[n + 8 :] == -7)
+        # appended after s entries, from start to stop
+        for start, stop in ((0, n), (min(3, n), n), (n // 3, n - n // 4)):
+            out = np.full(n + 16, -7, np.int32)
+            s = _list_range(x, start, stop, out, 5)
+            expected = start + np.flatnonzero(x[start:stop] != 0)
+            assert s == 5 + len(expected)
+            np.testing.assert_array_equal(out[5:s], expected)
+            assert np.all(out[:5] == -7)
+
+
+@numba.njit
+def _list_range(x, start, stop, out, s):
+    return nonzero_list(x, start, stop, out, s)
