@@ -119,7 +119,7 @@ def to_events(inputs: Any, shape: tuple[int, ...], dt: float, n_steps: int | Non
     """Any accepted input as events of ``shape`` (see the module docstring); dense frames are
     converted by the compiled kernel when ``backend`` is ``"numba"`` (the same events)."""
     if isinstance(inputs, np.ndarray) and inputs.dtype.names is None:  # dense frames, the common case
-        return _dense_events(inputs, inputs, shape, n_steps, backend)
+        return _dense_events(inputs, np.asarray(inputs), shape, n_steps, backend)  # (a subclass as its data)
     if isinstance(inputs, Events):
         if inputs.size != int(np.prod(shape)):
             raise SimulationInputError(f"events have frame shape {inputs.shape} but the input node expects {shape}", "inputs")

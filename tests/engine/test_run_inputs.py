@@ -87,6 +87,13 @@ def test_non_finite_frames_raise_the_same_error(bad, dtype, backend, rng):
         to_events(x, SHAPE, 1e-3, 2, backend)
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_an_array_subclass_is_read_as_its_data(backend, rng):
+    x = frames(rng, "float32")
+    masked = np.ma.masked_array(x, mask=x > 0.5)
+    assert_same_events(to_events(masked, SHAPE, 1e-3, None, backend), reference(x))
+
+
 def test_checks_before_the_conversion_keep_their_order():
     with pytest.raises(SimulationInputError, match="dtype complex128"):
         to_events(np.full((2, 1, *SHAPE), np.nan, complex), SHAPE, 1e-3, None, "numba")
