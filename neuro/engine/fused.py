@@ -233,12 +233,15 @@ class FusedConvOp:
         self._rest_cache: dict[int, list[np.ndarray]] = {}
         self._one = np.ones(1, neuron.dtype)  # the value of binary events, as the loop takes it
         self._run: Any = None  # the compiled loop, looked up at the first step
+        self._head: tuple[Any, ...] = ()  # its arguments before and after the state, set then too
+        self._tail: tuple[Any, ...] = ()
 
     def _rest(self, batch: int) -> list[np.ndarray]:
         """The population's resting state, channels-last ``(B, N)`` per field."""
-        if batch not in self._rest_cache:
-            self._rest_cache[batch] = [np.ascontiguousarray(s[:, self.perm]) for s in self.neuron._rest(batch)]
-        return [s.copy() for s in self._rest_cache[batch]]
+        rest = self._rest_cache.get(batch)
+        if rest is None:
+            rest = self._rest_cache[batch] = [np.ascontiguousarray(s[:, self.perm]) for s in self.neuron._rest(batch)]
+        return [s.copy() for s in rest]
 
     def step(self, ev: Events, n_steps: int, batch: int) -> list[Step]:
         """Run over the whole sequence: the Steps of the convolution (no output: nothing else
@@ -246,16 +249,18 @@ class FusedConvOp:
         conv, neuron, pool = self.conv, self.neuron, self.pool
         if self._run is None:
             self._run = _module(neuron.model, self.kinds, neuron.dtype.name, self.sizes).run
+            self._head = (conv.wk, conv.wrow, conv.cin_g, conv.cyx, conv.geometry, conv.nnz_fanout, self.ho, self.wo)
+            self._head += (self.bias_cl, self.perm, self.chan)
+            self._tail = (*self.coeffs, self.tptr, self.tidx, self.n_pool, self.scale)
         state = self._rest(batch)
         val, weighted = (self._one, False) if ev.val is None else _values(ev, neuron.dtype)
         sptr, sidx, sval, sbin, pptr, pidx, pval, pbin, synops, active, n_in = self._run(
-            ev.ptr, ev.idx, val, weighted, n_steps, batch, conv.wk, conv.wrow, conv.cin_g, conv.cyx, conv.geometry,
-            conv.nnz_fanout, self.ho, self.wo, self.bias_cl, self.perm, self.chan, *state, *self.coeffs, self.tptr, self.tidx,
-            self.n_pool, self.scale,
-        )  # fmt: skip
+            ev.ptr, ev.idx, val, weighted, n_steps, batch, *self._head, *state, *self._tail
+        )
         spikes = Events(sptr, sidx, None if sbin else sval, n_steps, batch, neuron.out_shape)
         # the final state seen channel-major: (B, C, Ho, Wo) views of the channels-last arrays
-        final = tuple(s.reshape(batch, self.ho, self.wo, self.c_out).transpose(0, 3, 1, 2) for s in state)
+        cl = (batch, self.ho, self.wo, self.c_out)
+        final = tuple([s.reshape(cl).transpose(0, 3, 1, 2) for s in state])
         steps = [
             Step(None, conv.counts(ev, n_steps, batch, int(synops))),  # type: ignore[arg-type]
             Step(spikes, neuron.finish_counts(spikes, int(n_in), int(active), n_steps, batch), final, {}),
