@@ -11,35 +11,32 @@ import pytest
 
 from neuro import ir
 from neuro.core.errors import ShapeError
-from neuro.engine.kernels import axpy4, axpy8, nonzero_list
+from neuro.engine.kernels import add_rows, nonzero_list
 from neuro.engine.ops import make_op
 from neuro.engine.signals import Events
 
 
 @numba.njit
-def _vector_then_scalar(y, i, x, j, a, n):
-    n8 = n - n % 8
-    n4 = n - n % 4
-    for k in range(0, n8, 8):
-        axpy8(y, i + k, x, j + k, a)
-    if n4 > n8:
-        axpy4(y, i + n8, x, j + n8, a)
-    for k in range(n4, n):
-        y[i + k] += a * x[j + k]
+def _add_rows(scratch, s0, rowlen, wflat, w0, kwc, n, rows, a):
+    add_rows(scratch, s0, rowlen, wflat, w0, kwc, n, rows, a)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_axpy_is_bitwise_the_scalar_loop(dtype):
+    """kernels.add_rows (axpy8/axpy4 vectors, then scalars) against the scalar loop, row by row
+    (rows going up the scratch, down the weights, as one event's kernel rows do)."""
     rng = np.random.default_rng(0)
     for n in range(0, 30):
-        y = rng.normal(size=40).astype(dtype)
-        x = rng.normal(size=40).astype(dtype)
-        a = dtype(rng.normal())
-        expected = y.copy()
-        for k in range(n):
-            expected[3 + k] = expected[3 + k] + a * x[5 + k]
-        _vector_then_scalar(y, 3, x, 5, a, n)
-        np.testing.assert_array_equal(y, expected)
+        for rows in (1, 3):
+            y = rng.normal(size=140).astype(dtype)
+            x = rng.normal(size=140).astype(dtype)
+            a = dtype(rng.normal())
+            expected = y.copy()
+            for r in range(rows):
+                for k in range(n):
+                    expected[83 - 40 * r + k] = expected[83 - 40 * r + k] + a * x[5 + 35 * r + k]
+            _add_rows(y, 83, 40, x, 5, 35, n, rows, a)
+            np.testing.assert_array_equal(y, expected)
 
 
 def _op(node, in_shape, dtype):
