@@ -64,8 +64,8 @@ def grow(idx, val, k, need):
 
 
 @numba.njit(cache=True)
-def run(ptr, idx, val, weighted, n_steps, batch, wk, wrow, cin_g, cyx, geometry, fanout, ho, wo, bias_cl, perm, chan,
-        {state_args}, {coeff_args}, tptr, tidx, n_pool, scale):
+def run(ptr, idx, val, weighted, n_steps, batch, wk, wrow, cin_g, cyx, geometry, fanout, ho, wo, bias_cl,
+        {state_args}, {coeff_args}, tptr, tidx, win, n_pool, scale):
     n = bias_cl.shape[0]
     c_out = n // (ho * wo)
     ops = Ops(exp, where, spike)
@@ -75,10 +75,12 @@ def run(ptr, idx, val, weighted, n_steps, batch, wk, wrow, cin_g, cyx, geometry,
     # unsigned tables and indices: no test for negative indices on the way
     frame = np.empty(n + 8, np.uint32)
     start = np.zeros(c_out, np.uint64)  # where the frame's next spike of each channel goes
+    C = np.uint64({c_out})  # channels-last index i: channel i % C, position i // C (constants: no division)
+    HW = np.uint64({hw})
     sptr = np.zeros(n_frames + 1, np.int64)
     sidx = np.empty(1024, np.int32)
     sval = np.empty(1024, bias_cl.dtype)
-    pooled = np.zeros(n_pool, bias_cl.dtype)
+    pooled = np.zeros(n_pool + 1, bias_cl.dtype)  # the last entry: where neurons in no window add
     pptr = np.zeros(n_frames + 1, np.int64)
     pidx = np.empty(1024, np.int32)
     pval = np.empty(1024, bias_cl.dtype)
@@ -112,7 +114,7 @@ def run(ptr, idx, val, weighted, n_steps, batch, wk, wrow, cin_g, cyx, geometry,
                 sidx, sval = grow(sidx, sval, k, k + s)
             start[:] = 0
             for q in range(s):
-                start[chan[frame[q]]] += 1
+                start[np.uint64(frame[q]) % C] += 1
             first = k
             for c in range(c_out):
                 count = np.int64(start[c])
@@ -125,7 +127,8 @@ def run(ptr, idx, val, weighted, n_steps, batch, wk, wrow, cin_g, cyx, geometry,
             if n_pool > 0 and s > 0:
                 if m + n_pool + 8 > pidx.shape[0]:
                     pidx, pval = grow(pidx, pval, m, m + n_pool + 8)
-                m, ones = pool_emit(pooled, scale, pidx, pval, m)
+                m, ones = pool_emit(pooled[:n_pool], scale, pidx, pval, m)
+                pooled[n_pool] = 0
                 p_ones += ones
             sptr[f + 1] = k
             pptr[f + 1] = m
@@ -135,24 +138,28 @@ def run(ptr, idx, val, weighted, n_steps, batch, wk, wrow, cin_g, cyx, geometry,
 )
 
 _TAKE = """                a = zrow[i]
-                c = chan[i]
+                c = np.uint64(i) % C
                 slot = start[c]
                 start[c] = slot + np.uint64(1)
-                sidx[slot] = perm[i]
+                sidx[slot] = c * HW + np.uint64(i) // C
                 sval[slot] = a
                 n_ones += 1 if a == 1 else 0
-                for w in range(tptr[i], tptr[i + 1]):
-                    pooled[tidx[w]] += a"""
+                if {one_window}:  # a constant: every neuron in one pooling window at most
+                    pooled[win[i]] += a
+                else:
+                    for w in range(tptr[i], tptr[i + 1]):
+                        pooled[tidx[w]] += a"""
 """Spike ``i`` (channels-last index) of the frame, value ``a``: at its place in the spike events
 (its channel-major index) and into its pooling windows."""
 
 
 @functools.cache
-def _module(model: NeuronModel, kinds: tuple[str, ...], dtype: str, conv: tuple[int, int, int, bool]) -> Any:
+def _module(model: NeuronModel, kinds: tuple[str, ...], dtype: str, conv: tuple[int, int, int, bool, int, bool]) -> Any:
     """The generated loop for ``model`` in ``dtype``; ``kinds[k]``: coefficient ``k`` is an array
     (``"a"``), one value (``"u"``) or a literal 0 or 1 (its source, see :func:`_kind`);
-    ``conv``: the convolution's ``(C_out, kh, kw, contiguous)``, constants of the generated code
-    (:func:`neuro.engine.kernels.conv_scatter` compiled for them)."""
+    ``conv``: the convolution's ``(C_out, kh, kw, contiguous, Ho * Wo, one window)``, constants of
+    the generated code (:func:`neuro.engine.kernels.conv_scatter` compiled for them; the last:
+    each neuron lies in at most one pooling window, read from one table)."""
     sf, cf = model.state._fields, model.coeffs._fields
     source = _TEMPLATE.format(
         name=model.name,
@@ -162,18 +169,19 @@ def _module(model: NeuronModel, kinds: tuple[str, ...], dtype: str, conv: tuple[
         state_items=", ".join(f"s_{f}[b, i]" for f in sf),
         coeff_items=", ".join({"a": f"c_{f}[i]", "u": f"c_{f}[0]"}.get(k, k) for f, k in zip(cf, kinds, strict=True)),
         state_writeback="\n".join(f"                s_{f}[b, i] = state.{f}" for f in sf),
-        take=_TAKE,
+        take=_TAKE.format(one_window=conv[5]),
         c_out=conv[0],
         kh=conv[1],
         kw=conv[2],
         contiguous=conv[3],
+        hw=conv[4],
     )
     from neuro.engine import kernels  # numba only when the numba backend runs
 
     helpers = [kernels._nonzero_mask, kernels._axpy, kernels.iadd8._defn, kernels.nonzero_list.py_func]
     helpers += [kernels.conv_scatter.py_func, kernels.add_rows.py_func, kernels.pool_emit.py_func]
     tag = "".join(k if k in ("a", "u") else "l" for k in kinds)  # l: a literal (the digest tells which)
-    tag += "_{}x{}x{}{}".format(*conv[:3], "c" if conv[3] else "")
+    tag += "_{}x{}x{}{}".format(*conv[:3], "c" if conv[3] else "") + ("w" if conv[5] else "")
     return load_generated(source, f"fused_{model.name.lower()}_{tag}", depends_on=[model.update, *DEPENDS_ON, *helpers])
 
 
@@ -217,11 +225,8 @@ class FusedConvOp:
         self.ho, self.wo, self.c_out = ho, wo, c_out
         kh, kw, cout_g = conv.wk.shape[1:]
         sy, sx, _, _, dy, dx = (int(v) for v in conv.geometry)
-        self.sizes = (c_out, kh, kw, sy == sx == dy == dx == 1 and cout_g == c_out)
         cl = np.arange(neuron.n)
-        chan = cl % c_out
-        self.chan = chan.astype(np.uint32)  # channel of each channels-last index (a table: no division per spike)
-        self.perm = (chan * (ho * wo) + cl // c_out).astype(np.int32)  # channels-last index -> flat index
+        self.perm = (cl % c_out) * (ho * wo) + cl // c_out  # channels-last index -> flat index
         self.bias_cl = np.ascontiguousarray(np.tile(conv.bias, ho * wo))
         self.coeffs = [np.ascontiguousarray(c[self.perm]) for c in neuron.coeffs]
         self.kinds = tuple(_kind(c) for c in self.coeffs)
@@ -231,6 +236,13 @@ class FusedConvOp:
         no_windows = (np.zeros(neuron.n + 1, np.uint64), np.zeros(0, np.uint32))
         self.tptr, self.tidx = no_windows if pool is None else _windows_by(self.perm, pool)
         self.n_pool = pool.out_size if pool is not None else 0
+        counts = np.diff(self.tptr)
+        one_window = pool is not None and bool(np.all(counts <= 1))
+        self.win = np.zeros(0, np.uint32)
+        if one_window:  # the window of each neuron, or n_pool (a scratch entry never emitted) for none
+            self.win = np.full(neuron.n, self.n_pool, np.uint32)
+            self.win[counts == 1] = self.tidx
+        self.sizes = (c_out, kh, kw, sy == sx == dy == dx == 1 and cout_g == c_out, ho * wo, one_window)
         self._rest_cache: dict[int, list[np.ndarray]] = {}
         self._one = np.ones(1, neuron.dtype)  # the value of binary events, as the loop takes it
         self._run: Any = None  # the compiled loop, looked up at the first step
@@ -251,8 +263,8 @@ class FusedConvOp:
         if self._run is None:
             self._run = _module(neuron.model, self.kinds, neuron.dtype.name, self.sizes).run
             self._head = (conv.wk, conv.wrow, conv.cin_g, conv.cyx, conv.geometry, conv.nnz_fanout, self.ho, self.wo)
-            self._head += (self.bias_cl, self.perm, self.chan)
-            self._tail = (*self.coeffs, self.tptr, self.tidx, self.n_pool, self.scale)
+            self._head += (self.bias_cl,)
+            self._tail = (*self.coeffs, self.tptr, self.tidx, self.win, self.n_pool, self.scale)
         state = self._rest(batch)
         val, weighted = (self._one, False) if ev.val is None else _values(ev, neuron.dtype)
         sptr, sidx, sval, sbin, pptr, pidx, pval, pbin, synops, active, n_in = self._run(
