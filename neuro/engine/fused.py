@@ -71,7 +71,7 @@ def run(ptr, idx, val, weighted, n_steps, batch, wk, wrow, cin_g, cyx, geometry,
     ops = Ops(exp, where, spike)
     n_frames = n_steps * batch
     scratch = np.zeros(n, bias_cl.dtype)
-    zrow = np.zeros(n, bias_cl.dtype)
+    zrow = scratch  # each neuron's spike is written over its input, and cleared once listed
     # unsigned tables and indices: no test for negative indices on the way
     frame = np.empty(n + 8, np.uint32)
     start = np.zeros(c_out, np.uint64)  # where the frame's next spike of each channel goes
@@ -98,11 +98,10 @@ def run(ptr, idx, val, weighted, n_steps, batch, wk, wrow, cin_g, cyx, geometry,
                 ptr, idx, val, weighted, f, wk, wrow, cin_g, cyx, geometry, fanout, scratch, ho, wo,
                 {c_out}, {kh}, {kw}, {contiguous},
             )  # the sizes as constants: compiled for them
-            # every neuron, from the scratch plus the bias (the scratch cleared on the way):
-            # a loop without branches, vectorised
+            # every neuron, from the scratch plus the bias, its spike written over the scratch
+            # entry: a loop without branches, vectorised
             for i in range(n):
                 xi = scratch[i] + bias_cl[i]
-                scratch[i] = 0
 """
     + COUNTED_UPDATE
     + """            # the spikes in index order (channels-last), listed without a branch per neuron; then
@@ -138,6 +137,7 @@ def run(ptr, idx, val, weighted, n_steps, batch, wk, wrow, cin_g, cyx, geometry,
 )
 
 _TAKE = """                a = zrow[i]
+                zrow[i] = 0  # the scratch is all zeros again for the next frame
                 c = np.uint64(i) % C
                 slot = start[c]
                 start[c] = slot + np.uint64(1)
