@@ -9,11 +9,13 @@ in one generated, compiled loop per frame:
 1. scatter the frame's input events into a channels-last scratch
    (:func:`neuro.engine.kernels.conv_scatter`, the convolution kernel's own code);
 2. update every neuron from ``scratch + bias`` with the model's single ``update`` (compiled
-   by :func:`neuro.engine._scalar.typed_update`, as in :mod:`neuro.engine.populations`), clearing the
-   scratch in the same pass; the state is kept channels-last too, so the loop is contiguous;
+   by :func:`neuro.engine._scalar.typed_update`, as in :mod:`neuro.engine.populations`), its
+   spike written over its scratch entry; the state is kept channels-last too, so the loop is
+   contiguous;
 3. list the frame's spikes (:func:`neuro.engine.kernels.nonzero_list`), count them by channel
    and write each at its place in channel-major order (a counting sort), adding it to its
-   pooling windows; the window sums are emitted as events (:func:`neuro.engine.kernels.pool_emit`).
+   pooling windows and clearing its scratch entry; the window sums are emitted as events
+   (:func:`neuro.engine.kernels.pool_emit`).
 
 The values are bitwise those of the node-by-node path (the same scratch sums, the same
 ``scratch + bias`` rounding, the same ``update``, the same order of the window sums), and the
