@@ -1,9 +1,10 @@
 """Neuron populations over a whole input sequence: the model's one ``update``, engine loops.
 
-:func:`numba_population` generates, per neuron model, a compiled loop over time, samples and
-neurons that calls the model's ``update`` (compiled by :func:`neuro.engine._scalar.typed_update`
-in the run's dtype) on scalars, emits the spikes as :class:`~neuro.engine.signals.Events` and counts the active
-neuron updates and the non-zero inputs in the same pass. The generated module is file-backed
+:func:`numba_population` generates, per neuron model and dtype, a compiled loop over time,
+samples and neurons that calls the model's ``update`` (compiled by
+:func:`neuro.engine._scalar.typed_update` in the run's dtype) on scalars, emits the spikes as
+:class:`~neuro.engine.signals.Events` and counts the active neuron updates and the non-zero
+inputs in the same pass. The generated module is file-backed
 (``neuro.engine._codegen``), so a second process loads the compiled loop from Numba's cache
 instead of compiling it.
 :func:`numpy_population` is the plain reference: the same ``update`` on ``(B, N)`` arrays, one
