@@ -35,7 +35,7 @@ from neuro.core.neurons.model import NeuronModel
 from neuro.engine._codegen import load_generated
 from neuro.engine._scalar import DEPENDS_ON, MODEL_PROLOGUE, literal
 from neuro.engine.ops import ConvOp, NeuronOp, PoolOp, Step, _values
-from neuro.engine.populations import COUNTED_UPDATE
+from neuro.engine.populations import COUNTED_UPDATE, update_fields
 from neuro.engine.signals import Events
 
 _TEMPLATE = (
@@ -162,15 +162,12 @@ def _module(model: NeuronModel, kinds: tuple[str, ...], dtype: str, conv: tuple[
     ``conv``: the convolution's ``(C_out, kh, kw, contiguous, Ho * Wo, one window)``, constants of
     the generated code (:func:`neuro.engine.kernels.conv_scatter` compiled for them; the last:
     each neuron lies in at most one pooling window, read from one table)."""
-    sf, cf = model.state._fields, model.coeffs._fields
+    cf = model.coeffs._fields
+    items = [{"a": f"c_{f}[i]", "u": f"c_{f}[0]"}.get(k, k) for f, k in zip(cf, kinds, strict=True)]
     source = _TEMPLATE.format(
         name=model.name,
         dtype=dtype,
-        state_args=", ".join(f"s_{f}" for f in sf),
-        coeff_args=", ".join(f"c_{f}" for f in cf),
-        state_items=", ".join(f"s_{f}[b, i]" for f in sf),
-        coeff_items=", ".join({"a": f"c_{f}[i]", "u": f"c_{f}[0]"}.get(k, k) for f, k in zip(cf, kinds, strict=True)),
-        state_writeback="\n".join(f"                s_{f}[b, i] = state.{f}" for f in sf),
+        **update_fields(model, items),
         take=_TAKE.format(one_window=conv[5]),
         c_out=conv[0],
         kh=conv[1],
@@ -226,7 +223,6 @@ class FusedConvOp:
         c_out, ho, wo = conv.out2
         self.ho, self.wo, self.c_out = ho, wo, c_out
         kh, kw, cout_g = conv.wk.shape[1:]
-        sy, sx, _, _, dy, dx = (int(v) for v in conv.geometry)
         cl = np.arange(neuron.n)
         self.perm = (cl % c_out) * (ho * wo) + cl // c_out  # channels-last index -> flat index
         self.bias_cl = np.ascontiguousarray(np.tile(conv.bias, ho * wo))
@@ -244,7 +240,10 @@ class FusedConvOp:
         if one_window:  # the window of each neuron, or n_pool (a scratch entry never emitted) for none
             self.win = np.full(neuron.n, self.n_pool, np.uint32)
             self.win[counts == 1] = self.tidx
-        self.sizes = (c_out, kh, kw, sy == sx == dy == dx == 1 and cout_g == c_out, ho * wo, one_window)
+        from neuro.engine.kernels import contiguous_conv  # numba only when the numba backend runs
+
+        contiguous = bool(contiguous_conv.py_func(conv.geometry, cout_g, c_out))
+        self.sizes = (c_out, kh, kw, contiguous, ho * wo, one_window)
         self._rest_cache: dict[int, list[np.ndarray]] = {}
         self._one = np.ones(1, neuron.dtype)  # the value of binary events, as the loop takes it
         self._run: Any = None  # the compiled loop, looked up at the first step
